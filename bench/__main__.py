@@ -1,0 +1,48 @@
+"""Run every benchmark section, print a table, write build/bench.json.
+
+A section is a module bench/<name>_bench.py with a function run() -> dict[str, float | int | str].
+Run one section with `python -m bench ingest`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+OUT = Path("build/bench.json")
+
+
+def main(argv: list[str]) -> int:
+    import bench
+
+    names = sorted(m.name[: -len("_bench")] for m in pkgutil.iter_modules(bench.__path__) if m.name.endswith("_bench"))
+    wanted = argv or names
+    results: dict = json.loads(OUT.read_text()) if OUT.exists() else {}
+    console = Console()
+    for name in wanted:
+        module = importlib.import_module(f"bench.{name}_bench")
+        console.print(f"[bold]bench[/] {name} ...")
+        started = time.perf_counter()
+        section = module.run()
+        section.setdefault("bench_seconds", round(time.perf_counter() - started, 2))
+        for key, value in section.items():
+            results[f"{name}.{key}" if "." not in key else key] = value
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    table = Table("metric", "value")
+    for key in sorted(results):
+        table.add_row(key, str(results[key]))
+    console.print(table)
+    console.print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Customer profiles: the model, the projector that keeps them from events, and their repository."""

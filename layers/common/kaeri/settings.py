@@ -1,0 +1,54 @@
+"""Environment parsed once into a typed model; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel
+
+from kaeri.tables import TABLES
+
+
+class Settings(BaseModel):
+    table_prefix: str = "kaeri"
+    region: str = "ap-northeast-1"
+    # Set in local mode (moto's server on loopback); None means real AWS.
+    aws_endpoint_url: str | None = None
+    # Base URL of the public API (unsubscribe and tracked links point here).
+    api_url: str = "http://127.0.0.1:8787"
+    journey_state_machine_arn: str | None = None
+    fanout_queue_url: str | None = None
+    send_queue_url: str | None = None
+    line_api_endpoint: str = "https://api.line.me"
+    link_signing_secret_name: str | None = None
+    # Only used when no secret name is configured (local mode and tests).
+    link_signing_secret: str = "kaeri-local-signing-secret"
+    ses_configuration_set: str = "kaeri"
+    local: bool = False
+
+    def table(self, logical: str) -> str:
+        return f"{self.table_prefix}-{logical}"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            raw = env.get(f"KAERI_{name.upper()}")
+            if raw is not None:
+                values[name] = raw
+        if "region" not in values and env.get("AWS_REGION"):
+            values["region"] = env["AWS_REGION"]
+        if "aws_endpoint_url" not in values and env.get("AWS_ENDPOINT_URL"):
+            values["aws_endpoint_url"] = env["AWS_ENDPOINT_URL"]
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def table_names(prefix: str = "kaeri") -> dict[str, str]:
+    return {t.logical: t.physical_name(prefix) for t in TABLES}

@@ -1,0 +1,183 @@
+"""The one definition of every DynamoDB table.
+
+The CDK app (infra/), the local stack (kaeri.local) and the tests all build their tables from
+TABLES, so keys and indexes cannot drift. docs/tables.md explains the access pattern each serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyType = Literal["S", "N"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition: Key
+    sort: Key | None = None
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str  # short name used in code and settings ("events")
+    partition: Key
+    sort: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    stream: bool = False
+    ttl_attribute: str | None = None
+    pii: bool = False  # encrypted with the customer-managed key
+    purpose: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def physical_name(self, prefix: str = "kaeri") -> str:
+        return f"{prefix}-{self.logical}"
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        keys: dict[str, str] = {}
+        for key in (self.partition, self.sort):
+            if key:
+                keys[key.name] = key.type
+        for index in self.indexes:
+            for key in (index.partition, index.sort):
+                if key:
+                    keys[key.name] = key.type
+        return [{"AttributeName": n, "AttributeType": t} for n, t in keys.items()]
+
+    def create_table_kwargs(self, prefix: str = "kaeri") -> dict:
+        """Arguments for boto3 create_table (local stack and tests)."""
+        schema = [{"AttributeName": self.partition.name, "KeyType": "HASH"}]
+        if self.sort:
+            schema.append({"AttributeName": self.sort.name, "KeyType": "RANGE"})
+        kwargs: dict = {
+            "TableName": self.physical_name(prefix),
+            "KeySchema": schema,
+            "AttributeDefinitions": self.attribute_definitions(),
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if self.indexes:
+            gsis = []
+            for index in self.indexes:
+                ks = [{"AttributeName": index.partition.name, "KeyType": "HASH"}]
+                if index.sort:
+                    ks.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
+                gsis.append({"IndexName": index.name, "KeySchema": ks, "Projection": {"ProjectionType": "ALL"}})
+            kwargs["GlobalSecondaryIndexes"] = gsis
+        if self.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+        return kwargs
+
+
+PK = Key("pk")
+SK = Key("sk")
+
+EVENTS = Table(
+    logical="events",
+    partition=PK,  # "{shop_id}#{message_id}": a put conditioned on absence dedups by messageId
+    indexes=(
+        Index(
+            "by_identity",
+            Key("identity"),  # "{shop_id}#{customer_id}" or "{shop_id}#anon:{anonymous_id}"
+            Key("ts_mid"),  # "{iso timestamp}#{message_id}": time order per identity
+            purpose="a customer's events in time order (profiles, exits, KPIs)",
+        ),
+        Index(
+            "by_shop_time",
+            Key("shop_day"),  # "{shop_id}#{YYYY-MM-DD}"
+            Key("ts_mid"),
+            purpose="a shop's events of one day in time order (KPIs, replays, exports)",
+        ),
+    ),
+    stream=True,
+    ttl_attribute="expires_at",
+    pii=True,
+    purpose="every accepted tracking event, once per messageId; its stream feeds evaluate",
+)
+
+CUSTOMERS = Table(
+    logical="customers",
+    partition=PK,  # "{shop_id}#{customer_id}" (or "{shop_id}#anon:{id}", "{shop_id}#addr:{address}")
+    sort=SK,  # PROFILE | ALIAS | CONSENT#{at}#{channel} | RECS | SUPPRESSION
+    indexes=(
+        Index("by_birthday", Key("birthday_key"), PK, purpose="customers whose birthday is {shop}#{MM-DD}"),
+        Index(
+            "by_points_expiry",
+            Key("points_shop"),
+            Key("points_expire_on"),
+            purpose="customers holding points, by expiry date (sparse: only balance > 0)",
+        ),
+        Index(
+            "by_last_order",
+            Key("buyer_shop"),
+            Key("last_order_at"),
+            purpose="buyers by time of last order (win-back, dormancy windows)",
+        ),
+        Index(
+            "by_churn_risk",
+            Key("churn_key"),
+            Key("last_order_at"),
+            purpose="customers by predicted churn band {shop}#{band}",
+        ),
+        Index("by_shop", Key("shop_id"), PK, purpose="every profile of a shop (exports, nightly predictions)"),
+    ),
+    pii=True,
+    purpose="profiles, identity aliases, consent history, suppression list, recommendations",
+)
+
+CATALOG = Table(
+    logical="catalog",
+    partition=Key("shop_id"),
+    sort=Key("product_id"),
+    indexes=(Index("by_category", Key("category_key"), Key("product_id"), purpose="products of {shop}#{category}"),),
+    purpose="products with price and inventory; restocks are detected on upsert",
+)
+
+CONFIG = Table(
+    logical="config",
+    partition=PK,  # SHOP#{shop} | KEY#{sha256(write key)} | SCENARIO#{shop}#{id} | TEMPLATE#{shop}#{id}
+    sort=SK,  # META | V#{version:06d} | LATEST
+    purpose="shops, write keys, scenario and template versions, shop-wide rules",
+)
+
+JOURNEYS = Table(
+    logical="journeys",
+    partition=PK,  # "{shop_id}#{customer_id}"
+    sort=SK,  # "{scenario_id}#{entry_key}": a conditional put makes starting a journey idempotent
+    indexes=(
+        Index("by_scenario", Key("scenario_key"), Key("entered_at"), purpose="journeys of {shop}#{scenario} by entry"),
+        Index("by_due", Key("due_shop"), Key("due_at"), purpose="local runner: waits that fall due"),
+    ),
+    ttl_attribute="expires_at",
+    purpose="one item per journey: scenario version, holdout flag, state, next step",
+)
+
+MESSAGES = Table(
+    logical="messages",
+    partition=PK,  # "{shop_id}#{message_id}" (message id is deterministic per journey step)
+    indexes=(
+        Index("by_customer", Key("customer_key"), Key("created_at"), purpose="frequency caps, attribution"),
+        Index("by_shop_time", Key("shop_id"), Key("created_at"), purpose="KPIs, bounce/complaint rates, outbox"),
+        Index("by_provider_id", Key("provider_message_id"), purpose="map SES feedback to our message"),
+    ),
+    ttl_attribute="expires_at",
+    pii=True,
+    purpose="send intents and the message log (status, skip reason, provider id)",
+)
+
+IDEMPOTENCY = Table(
+    logical="idempotency",
+    partition=Key("id"),
+    ttl_attribute="expiration",
+    purpose="Powertools idempotency records",
+)
+
+TABLES: tuple[Table, ...] = (EVENTS, CUSTOMERS, CATALOG, CONFIG, JOURNEYS, MESSAGES, IDEMPOTENCY)
+TABLES_BY_NAME = {t.logical: t for t in TABLES}

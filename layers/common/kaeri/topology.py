@@ -1,0 +1,60 @@
+"""Which function serves which route or trigger: read by the CDK app and the local stack alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # logical name, also the CDK construct id suffix
+    code_dir: str  # relative to the repository root
+    handler: str  # module.function inside code_dir
+    numpy: bool = False  # gets the numpy layer (only functions/recommend)
+
+
+TRACK_API = Function("track-api", "functions/track", "track_api.handler")
+EVALUATE_STREAM = Function("evaluate-stream", "functions/evaluate", "evaluate_stream.handler")
+EVALUATE_SCHEDULE = Function("evaluate-schedule", "functions/evaluate", "evaluate_schedule.handler")
+EVALUATE_FANOUT = Function("evaluate-fanout", "functions/evaluate", "evaluate_fanout.handler")
+JOURNEY_STEP = Function("journey-step", "functions/evaluate", "evaluate_journey.handler")
+SEND = Function("send", "functions/send", "send_message.handler")
+SEND_FEEDBACK = Function("send-feedback", "functions/send", "send_feedback.handler")
+LINKS_API = Function("links-api", "functions/send", "send_links.handler")
+RECOMMEND_NIGHTLY = Function("recommend-nightly", "functions/recommend", "recommend_nightly.handler", numpy=True)
+REPORT_NIGHTLY = Function("report-nightly", "functions/evaluate", "evaluate_report.handler")
+
+FUNCTIONS: tuple[Function, ...] = (
+    TRACK_API,
+    EVALUATE_STREAM,
+    EVALUATE_SCHEDULE,
+    EVALUATE_FANOUT,
+    JOURNEY_STEP,
+    SEND,
+    SEND_FEEDBACK,
+    LINKS_API,
+    RECOMMEND_NIGHTLY,
+    REPORT_NIGHTLY,
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway style, with {params}
+    function: Function
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/track", TRACK_API),
+    Route("POST", "/v1/identify", TRACK_API),
+    Route("POST", "/v1/page", TRACK_API),
+    Route("POST", "/v1/alias", TRACK_API),
+    Route("POST", "/v1/batch", TRACK_API),
+    Route("PUT", "/v1/catalog/products", TRACK_API),
+    Route("POST", "/v1/webhooks/shopify/{topic+}", TRACK_API),
+    Route("GET", "/v1/recommendations", TRACK_API),
+    Route("GET", "/v1/u/{token}", LINKS_API),
+    Route("POST", "/v1/u/{token}", LINKS_API),
+    Route("GET", "/v1/r/{token}", LINKS_API),
+)
