@@ -1,0 +1,1 @@
+"""Journeys: one customer's way through one scenario, run on Step Functions."""
