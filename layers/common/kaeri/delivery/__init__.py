@@ -1,0 +1,1 @@
+"""Delivery: templates, channels, consent, suppression, exactly-once sends and the message log."""
