@@ -13,6 +13,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """Kaeri: serverless CRM automation for online shops."""
+
+
 local.register(app)  # kaeri local, kaeri clock ...
 data.register(app)  # kaeri profiles ..., kaeri events ...
 scenarios.register(app)  # kaeri scenarios ...
