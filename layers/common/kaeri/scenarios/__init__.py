@@ -1,0 +1,1 @@
+"""Scenarios: the marketer's config (model, YAML, versions, presets, shop-wide rules) and its pure logic."""
