@@ -25,6 +25,8 @@ class Settings(BaseModel):
     # Only used when no secret name is configured (local mode and tests).
     link_signing_secret: str = "kaeri-local-signing-secret"
     ses_configuration_set: str = "kaeri"
+    # S3 bucket the nightly report (functions/evaluate/evaluate_report.py) is written to.
+    report_bucket: str | None = None
     local: bool = False
 
     def table(self, logical: str) -> str:
