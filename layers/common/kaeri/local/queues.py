@@ -1,0 +1,119 @@
+"""The SQS -> Lambda event source mapping, played against moto's SQS.
+
+Succeeded messages are deleted; those named in `batchItemFailures` (or the whole batch when the
+function raises) are made visible again at once and retried, and after `max_receives` they move to
+`dead_letters`, as a redrive policy would.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from kaeri.local.functions import FunctionRunner
+from kaeri.topology import Function
+
+log = logging.getLogger("kaeri.local")
+
+
+def _attributes_to_event(attributes: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, value in attributes.items():
+        item: dict[str, Any] = {"dataType": value.get("DataType", "String")}
+        if "StringValue" in value:
+            item["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            import base64
+
+            item["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
+        item["stringListValues"], item["binaryListValues"] = [], []
+        out[name] = item
+    return out
+
+
+@dataclass
+class QueuePoller:
+    clients: Any  # kaeri.aws.AwsClients
+    runner: FunctionRunner
+    function: Function
+    queue_url: str
+    batch_size: int = 10
+    max_receives: int = 3
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    invocations: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._arn: str | None = None
+
+    @property
+    def queue_arn(self) -> str:
+        if self._arn is None:
+            attrs = self.clients.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+            )
+            self._arn = attrs["Attributes"]["QueueArn"]
+        return self._arn
+
+    def poll_once(self) -> int:
+        with self._lock:
+            sqs = self.clients.sqs
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=self.batch_size,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return 0
+            region = self.clients.settings.region
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": _attributes_to_event(m.get("MessageAttributes", {})),
+                    "md5OfBody": m.get("MD5OfBody"),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.queue_arn,
+                    "awsRegion": region,
+                }
+                for m in messages
+            ]
+            self.invocations += 1
+            try:
+                response = self.runner.invoke(self.function, {"Records": records})
+                failed = {
+                    str(f.get("itemIdentifier")) for f in (response or {}).get("batchItemFailures", []) or []
+                }
+                error = "reported in batchItemFailures"
+            except Exception as exc:
+                log.warning(
+                    "%s raised on %d messages: %s", self.function.name, len(records), exc, exc_info=True
+                )
+                failed = {r["messageId"] for r in records}
+                error = f"{type(exc).__name__}: {exc}"
+            for record in records:
+                if record["messageId"] not in failed:
+                    sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"])
+                    continue
+                receives = int(record["attributes"].get("ApproximateReceiveCount", "1"))
+                if receives >= self.max_receives:
+                    log.error(
+                        "%s: message %s failed %d times (%s); moved to dead letters",
+                        self.function.name,
+                        record["messageId"],
+                        receives,
+                        error,
+                    )
+                    self.dead_letters.append({**record, "error": error})
+                    sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"])
+                else:
+                    sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+                    )
+            return len(records)
