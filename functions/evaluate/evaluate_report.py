@@ -1,0 +1,29 @@
+"""Nightly: write each shop's KPI report (HTML) to the report bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from kaeri import clock
+from kaeri.analytics.publish import publish_report, shop_ids
+from kaeri.aws import AwsClients
+from kaeri.settings import get_settings
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any, clients: AwsClients | None = None) -> dict[str, Any]:
+    settings = get_settings()
+    if not settings.report_bucket:
+        logger.warning("no report bucket configured (KAERI_REPORT_BUCKET); nothing written")
+        return {"written": []}
+    clients = clients or AwsClients(settings)
+    shops = [event["shop_id"]] if event.get("shop_id") else shop_ids(clients)
+    written = []
+    for shop in shops:
+        result = publish_report(clients, settings.report_bucket, shop, clock.now())
+        logger.info("report written", extra={"shop_id": shop, "keys": result.keys, "bytes": result.bytes})
+        written += list(result.keys)
+    return {"written": written}

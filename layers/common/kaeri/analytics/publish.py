@@ -1,0 +1,42 @@
+"""The nightly report: read a shop's KPIs, render the HTML, put it in the report bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from kaeri.analytics.reader import KpiReader
+from kaeri.analytics.report import render
+from kaeri.analytics.summary import compute
+
+
+@dataclass(frozen=True)
+class Published:
+    shop_id: str
+    keys: tuple[str, ...]
+    bytes: int
+
+
+def shop_ids(clients: Any) -> list[str]:
+    """Every shop in the config table (SHOP#{id} / META items; the table is small)."""
+    table = clients.table("config")
+    kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")}
+    ids: list[str] = []
+    while True:
+        page = table.scan(**kwargs)
+        ids += [str(i["pk"]).removeprefix("SHOP#") for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return sorted(ids)
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def publish_report(clients: Any, bucket: str, shop_id: str, now: datetime) -> Published:
+    kpis = compute(KpiReader(clients).read(shop_id, until=now))
+    body = render(kpis, shop=shop_id).encode()
+    keys = (f"reports/{shop_id}/{now:%Y-%m-%d}.html", f"reports/{shop_id}/latest.html")
+    for key in keys:
+        clients.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/html; charset=utf-8")
+    return Published(shop_id, keys, len(body))

@@ -1,0 +1,234 @@
+"""Reads one shop's KPI records from DynamoDB: events by day, the message log, journeys, scenario goals.
+
+Every read goes through an index keyed by shop (and day, or scenario), never a scan of shared tables,
+except the small config table where scenario ids are listed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from kaeri import vocabulary as v
+from kaeri.analytics.records import Dataset, Engagement, Goal, Journey, Message, Order
+from kaeri.clock import iso, parse_iso
+from kaeri.events import StoredEvent, from_dynamo
+
+ENGAGEMENT_EVENTS = {
+    v.EMAIL_DELIVERED: "delivered",
+    v.EMAIL_OPENED: "opened",
+    v.EMAIL_LINK_CLICKED: "clicked",
+    v.MESSAGE_LINK_CLICKED: "clicked",
+    v.EMAIL_BOUNCED: "bounced",
+    v.EMAIL_COMPLAINED: "complained",
+}
+CANCEL_EVENTS = {v.ORDER_CANCELLED, v.ORDER_REFUNDED}
+KPI_EVENTS = sorted({v.ORDER_COMPLETED, *CANCEL_EVENTS, *ENGAGEMENT_EVENTS})
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def order_from_event(event: StoredEvent) -> Order | None:
+    p = event.properties
+    order_id = p.get("order_id") or p.get("checkout_id") or event.message_id
+    lines = []
+    for product in p.get("products") or []:
+        if not isinstance(product, dict):
+            continue
+        value = _number(product.get("price")) * _number(product.get("quantity", 1) or 1)
+        lines.append((str(product.get("category") or "(none)"), value))
+    revenue = p.get("total", p.get("revenue"))
+    total = _number(revenue) if revenue is not None else sum(value for _, value in lines)
+    return Order(event.identity, str(order_id), event.timestamp, total, p.get("currency"), tuple(lines))
+
+
+def is_full_refund(event: StoredEvent) -> bool:
+    """Order Cancelled always cancels; Order Refunded only without a partial amount."""
+    if event.event == v.ORDER_CANCELLED:
+        return True
+    p = event.properties
+    return not p.get("products") and p.get("total") is None and p.get("revenue") is None
+
+
+def dataset_from_events(events: list[StoredEvent]) -> Dataset:
+    data = Dataset()
+    for e in events:
+        if e.event == v.ORDER_COMPLETED:
+            order = order_from_event(e)
+            if order:
+                data.orders.append(order)
+        elif e.event in CANCEL_EVENTS and e.properties.get("order_id") and is_full_refund(e):
+            data.cancelled_order_ids.add(str(e.properties["order_id"]))
+        elif e.event in ENGAGEMENT_EVENTS and e.properties.get("message_id"):
+            data.engagements.append(
+                Engagement(
+                    str(e.properties["message_id"]),
+                    ENGAGEMENT_EVENTS[e.event],
+                    e.timestamp,
+                    e.identity,  # type: ignore[arg-type]
+                )
+            )
+    return data
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return parse_iso(str(value))
+
+
+def message_from_item(item: dict[str, Any]) -> Message | None:
+    created = _time(item.get("created_at"))
+    if created is None or not item.get("message_id"):
+        return None
+    return Message(
+        message_id=str(item["message_id"]),
+        customer_id=str(item.get("customer_id", "")),
+        scenario_id=item.get("scenario_id"),
+        step_id=item.get("step_id"),
+        status=str(item.get("status", "pending")),
+        created_at=created,
+        channel=item.get("channel"),
+        skip_reason=item.get("skip_reason"),
+        sent_at=_time(item.get("sent_at")),
+        journey_id=item.get("journey_id"),
+        variant=item.get("variant"),
+    )
+
+
+def journey_from_item(item: dict[str, Any]) -> Journey | None:
+    entered = _time(item.get("entered_at"))
+    if entered is None or not item.get("scenario_id"):
+        return None
+    return Journey(
+        customer_id=str(item.get("customer_id", "")),
+        scenario_id=str(item["scenario_id"]),
+        entered_at=entered,
+        holdout=bool(item.get("holdout", False)),
+        journey_id=item.get("journey_id"),
+    )
+
+
+def goal_from_config(item: dict[str, Any]) -> Goal | None:
+    """A scenario's goal from its stored config item, whichever way the document is kept."""
+    document: Any = item
+    for key in ("config", "scenario", "document", "body", "yaml"):
+        if key in item:
+            document = item[key]
+            break
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            try:
+                import yaml
+
+                document = yaml.safe_load(document)
+            except Exception:
+                return None
+    goal = from_dynamo(document).get("goal") if isinstance(document, dict) else None
+    if not isinstance(goal, dict):
+        return None
+    return Goal(
+        event=str(goal.get("event", v.ORDER_COMPLETED)),
+        window=timedelta(days=_number(goal.get("attribution_days", 5)) or 5),
+    )
+
+
+class KpiReader:
+    """Builds a Dataset for one shop and period from the deployed (or local) tables."""
+
+    def __init__(self, clients: Any) -> None:
+        self.clients = clients
+
+    def _query_all(self, table: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            page = table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def events(self, shop_id: str, since: date, until: date) -> list[StoredEvent]:
+        table = self.clients.table("events")
+        out = []
+        day = since
+        while day <= until:
+            items = self._query_all(
+                table,
+                IndexName="by_shop_time",
+                KeyConditionExpression=Key("shop_day").eq(f"{shop_id}#{day.isoformat()}"),
+                FilterExpression=Attr("event").is_in(KPI_EVENTS),
+            )
+            out.extend(StoredEvent.from_item(i) for i in items)
+            day += timedelta(days=1)
+        return out
+
+    def messages(self, shop_id: str, since: datetime, until: datetime) -> list[Message]:
+        items = self._query_all(
+            self.clients.table("messages"),
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_id").eq(shop_id)
+            & Key("created_at").between(iso(since), iso(until)),
+        )
+        return [m for m in (message_from_item(i) for i in items) if m]
+
+    def scenario_configs(self, shop_id: str) -> dict[str, Goal]:
+        """scenario id -> goal of its latest version (small table: a filtered scan is fine)."""
+        table = self.clients.table("config")
+        prefix = f"SCENARIO#{shop_id}#"
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with(prefix)}
+        latest: dict[str, tuple[str, dict[str, Any]]] = {}
+        while True:
+            page = table.scan(**kwargs)
+            for item in page.get("Items", []):
+                sid = str(item["pk"])[len(prefix) :]
+                sk = str(item.get("sk", ""))
+                if sk == "LATEST" or sk > latest.get(sid, ("", {}))[0]:
+                    latest[sid] = ("~" if sk == "LATEST" else sk, item)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        goals = {}
+        for sid, (_, item) in latest.items():
+            goal = goal_from_config(item)
+            goals[sid] = goal or Goal()
+        return goals
+
+    def journeys(
+        self, shop_id: str, scenario_ids: set[str], since: datetime, until: datetime
+    ) -> list[Journey]:
+        table = self.clients.table("journeys")
+        out = []
+        for sid in sorted(scenario_ids):
+            items = self._query_all(
+                table,
+                IndexName="by_scenario",
+                KeyConditionExpression=Key("scenario_key").eq(f"{shop_id}#{sid}")
+                & Key("entered_at").between(iso(since), iso(until)),
+            )
+            out.extend(j for j in (journey_from_item(i) for i in items) if j)
+        return out
+
+    def read(self, shop_id: str, since: datetime | None = None, until: datetime | None = None) -> Dataset:
+        until = until or datetime.now(UTC)
+        since = since or until - timedelta(days=365)
+        data = dataset_from_events(self.events(shop_id, since.date(), until.date()))
+        data.orders = [o for o in data.orders if since <= o.at <= until]
+        data.messages = self.messages(shop_id, since, until)
+        data.goals = self.scenario_configs(shop_id)
+        ids = set(data.goals) | {m.scenario_id for m in data.messages if m.scenario_id}
+        data.journeys = self.journeys(shop_id, ids, since, until)
+        data.as_of = until
+        return data
