@@ -31,19 +31,28 @@ class Target:
 
 
 def local_file() -> Path:
-    return Path(os.environ.get("KAERI_LOCAL", str(LOCAL_FILE)))
+    """KAERI_LOCAL_FILE, else KAERI_LOCAL when it names a file (not the local stack's own flag "1"), else
+    .kaeri/local.json in the working directory."""
+    named = os.environ.get("KAERI_LOCAL_FILE") or os.environ.get("KAERI_LOCAL", "")
+    if named and named.lower() not in ("1", "0", "true", "false", "yes", "no"):
+        return Path(named)
+    return LOCAL_FILE
 
 
 def resolve(stack: str | None = None, shop: str | None = None) -> Target:
     """A deployed stack when --stack is given, else the local stack described by .kaeri/local.json."""
     if stack:
-        settings = Settings.from_env().model_copy(update={"table_prefix": stack.lower(), "aws_endpoint_url": None})
+        settings = Settings.from_env().model_copy(
+            update={"table_prefix": stack.lower(), "aws_endpoint_url": None}
+        )
         if not shop:
             raise NoStackError("--shop is required with --stack")
         return Target(settings=settings, shop_id=shop)
     path = local_file()
     if not path.exists():
-        raise NoStackError(f"no local stack: {path} not found (start one with `kaeri local`, or pass --stack NAME)")
+        raise NoStackError(
+            f"no local stack: {path} not found (start one with `kaeri local`, or pass --stack NAME)"
+        )
     info = json.loads(path.read_text())
     settings = Settings(
         aws_endpoint_url=info["aws_endpoint_url"],
