@@ -19,6 +19,10 @@ class Settings(BaseModel):
     api_url: str = "http://127.0.0.1:8787"
     journey_state_machine_arn: str | None = None
     fanout_queue_url: str | None = None
+    # EventBridge Scheduler: one schedule per scheduled scenario, targeting evaluate-schedule.
+    schedule_group: str = "kaeri"
+    schedule_target_arn: str | None = None
+    schedule_role_arn: str | None = None
     send_queue_url: str | None = None
     line_api_endpoint: str = "https://api.line.me"
     link_signing_secret_name: str | None = None

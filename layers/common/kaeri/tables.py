@@ -127,6 +127,12 @@ CUSTOMERS = Table(
             purpose="customers by predicted churn band {shop}#{band}",
         ),
         Index("by_shop", Key("shop_id"), PK, purpose="every profile of a shop (exports, nightly predictions)"),
+        Index(
+            "by_interest",
+            Key("interest_key"),  # "{shop}#{product_id}" on INTEREST#{product_id} items (viewed, wish-listed)
+            Key("interest_at"),
+            purpose="customers interested in a product, by time (restock reminders)",
+        ),
     ),
     pii=True,
     purpose="profiles, identity aliases, consent history, suppression list, recommendations",
