@@ -1,0 +1,29 @@
+"""Errors the tracking API answers with; the handler maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """What is wrong with one item of a request: its index (None for the request as a whole) and field."""
+
+    index: int | None
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class InvalidRequest(Exception):
+    """400: the request is rejected as a whole; nothing of it was stored."""
+
+    def __init__(self, errors: list[ItemError]) -> None:
+        super().__init__("; ".join(f"[{e.index}] {e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class Unauthorized(Exception):
+    """401: missing or unknown write key, or a webhook signature that does not verify."""

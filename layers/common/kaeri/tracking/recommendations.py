@@ -1,0 +1,90 @@
+"""Read side of recommendations for the storefront: a customer's list, else the shop's bestsellers.
+
+functions/recommend writes `{shop}#{user}` / `RECS` and `{shop}#__popular__` / `RECS` in the
+customers table; this joins them with the catalog so a storefront widget can render them directly.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from kaeri.aws import AwsClients
+
+POPULAR = "__popular__"
+MAX_N = 50
+
+
+class Recommendation(BaseModel):
+    product_id: str
+    score: float | None = None
+    reason: str | None = None
+    name: str | None = None
+    url: str | None = None
+    image_url: str | None = None
+    price: float | None = None
+    currency: str | None = None
+
+
+class Recommendations(BaseModel):
+    user_id: str
+    source: Literal["personal", "popular", "none"]
+    items: list[Recommendation]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, Decimal | int | float) else None
+
+
+def recommendations_for(clients: AwsClients, shop_id: str, user_id: str, n: int = 10) -> Recommendations:
+    customers = clients.table("customers")
+    source: Literal["personal", "popular", "none"] = "personal"
+    item = customers.get_item(Key={"pk": f"{shop_id}#{user_id}", "sk": "RECS"}).get("Item")
+    if not item or not item.get("items"):
+        source = "popular"
+        item = customers.get_item(Key={"pk": f"{shop_id}#{POPULAR}", "sk": "RECS"}).get("Item")
+    if not item or not item.get("items"):
+        return Recommendations(user_id=user_id, source="none", items=[])
+    wanted = [r for r in item["items"] if isinstance(r, dict) and r.get("product_id")]
+    products = _catalog(clients, shop_id, [str(r["product_id"]) for r in wanted[: MAX_N * 2]])
+    items: list[Recommendation] = []
+    for rec in wanted:
+        product_id = str(rec["product_id"])
+        product = products.get(product_id, {})
+        if product.get("inventory_quantity") is not None and product["inventory_quantity"] <= 0:
+            continue  # never recommend what cannot be bought
+        items.append(
+            Recommendation(
+                product_id=product_id,
+                score=_number(rec.get("score")),
+                reason=rec.get("reason"),
+                name=product.get("name"),
+                url=product.get("url"),
+                image_url=product.get("image_url"),
+                price=_number(product.get("price")),
+                currency=product.get("currency"),
+            )
+        )
+        if len(items) >= n:
+            break
+    return Recommendations(user_id=user_id, source=source, items=items)
+
+
+def _catalog(clients: AwsClients, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    unique = list(dict.fromkeys(product_ids))
+    table_name = clients.settings.table("catalog")
+    resource = clients.dynamodb_resource
+    for start in range(0, len(unique), 100):
+        keys = [{"shop_id": shop_id, "product_id": p} for p in unique[start : start + 100]]
+        request: dict[str, Any] = {table_name: {"Keys": keys}}
+        for _ in range(5):
+            response = resource.batch_get_item(RequestItems=request)
+            for product in response.get("Responses", {}).get(table_name, []):
+                found[product["product_id"]] = product
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+    return found

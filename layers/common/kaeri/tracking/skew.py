@@ -1,0 +1,20 @@
+"""Clock-skew correction as Segment does it: shift the device's timestamp by receivedAt - sentAt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def corrected_timestamp(
+    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """When the event happened on the server's clock.
+
+    A device whose clock is off by an hour sends timestamp and sentAt both off by that hour; the
+    difference to receivedAt removes it. Without a timestamp the event happened when it was received.
+    """
+    if timestamp is None:
+        return received_at
+    if sent_at is None:
+        return timestamp
+    return timestamp + (received_at - sent_at)
