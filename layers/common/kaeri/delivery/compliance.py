@@ -1,0 +1,232 @@
+"""Consent history, unsubscribes, the suppression list and the shop's sending pause.
+
+Items in the customers table:
+- `{shop}#{customer}` / `CONSENT#{at}#{channel}`: one consent change (status, source, wording).
+- `{shop}#addr:{address}` / `SUPPRESSION`: an address the shop must not mail (bounce, complaint,
+  unsubscribe), checked before every email.
+Item in the config table:
+- `SHOP#{shop}` / `SENDING`: paused_reason and the rates that caused it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from kaeri import clock
+from kaeri.events import StoredEvent
+from kaeri.vocabulary import UNSUBSCRIBED
+
+COMPLAINT_RATE_LIMIT = 0.001  # pause when passed (SES reviews accounts above 0.1%)
+BOUNCE_RATE_LIMIT = 0.05
+RATE_WINDOW = 1000  # the shop's last 1,000 emails
+MIN_DENOMINATOR = 100  # a shop with only a handful of emails is judged as if it had sent 100
+UNSUBSCRIBE_WORDING = "unsubscribe-link-v1"
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def suppression_key(shop_id: str, address: str) -> dict[str, str]:
+    return {"pk": f"{shop_id}#addr:{normalise_address(address)}", "sk": "SUPPRESSION"}
+
+
+@dataclass
+class SendingStatus:
+    paused_reason: str | None
+    complaint_rate: float = 0.0
+    bounce_rate: float = 0.0
+    window: int = 0
+
+
+class Compliance:
+    def __init__(
+        self, customers_table: Any, config_table: Any, messages_table: Any, events_table: Any
+    ) -> None:
+        self._customers = customers_table
+        self._config = config_table
+        self._messages = messages_table
+        self._events = events_table
+
+    # Suppression ----------------------------------------------------------------------------
+    def is_suppressed(self, shop_id: str, address: str) -> bool:
+        item = self._customers.get_item(Key=suppression_key(shop_id, address), ConsistentRead=True).get(
+            "Item"
+        )
+        return item is not None
+
+    def suppress(self, shop_id: str, address: str, reason: str, detail: str | None = None) -> None:
+        item: dict[str, Any] = {
+            **suppression_key(shop_id, address),
+            "shop": shop_id,
+            "reason": reason,
+            "at": clock.iso(clock.now()),
+        }
+        if detail:
+            item["detail"] = detail[:1000]
+        self._customers.put_item(Item=item)
+
+    def unsuppress(self, shop_id: str, address: str) -> None:
+        self._customers.delete_item(Key=suppression_key(shop_id, address))
+
+    # Consent --------------------------------------------------------------------------------
+    def record_consent(
+        self,
+        shop_id: str,
+        customer_id: str,
+        channel: str,
+        status: str,
+        source: str,
+        wording_version: str | None,
+    ) -> str:
+        at = clock.iso(clock.now())
+        self._customers.put_item(
+            Item={
+                "pk": f"{shop_id}#{customer_id}",
+                "sk": f"CONSENT#{at}#{channel}",
+                "shop": shop_id,  # not shop_id: that would put the item in the by_shop profile index
+                "customer_id": customer_id,
+                "channel": channel,
+                "status": status,
+                "at": at,
+                "source": source,
+                "wording_version": wording_version or "unknown",
+            }
+        )
+        return at
+
+    def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
+        resp = self._customers.query(
+            KeyConditionExpression=Key("pk").eq(f"{shop_id}#{customer_id}")
+            & Key("sk").begins_with("CONSENT#")
+        )
+        return resp.get("Items", [])
+
+    def unsubscribe(
+        self,
+        shop_id: str,
+        customer_id: str,
+        channel: str,
+        *,
+        source: str = "unsubscribe_link",
+        message_id: str | None = None,
+        address: str | None = None,
+    ) -> None:
+        """Takes effect at once: profile consent revoked, history kept, journeys told to exit."""
+        at = self.record_consent(shop_id, customer_id, channel, "revoked", source, UNSUBSCRIBE_WORDING)
+        consent = {"status": "revoked", "at": at, "source": source, "wording_version": UNSUBSCRIBE_WORDING}
+        self._revoke_on_profile(shop_id, customer_id, channel, consent)
+        if address and channel == "email":
+            self.suppress(shop_id, address, "unsubscribe")
+        now = clock.now()
+        event = StoredEvent(
+            shop_id=shop_id,
+            message_id=f"unsub-{uuid.uuid5(uuid.NAMESPACE_URL, f'{shop_id}#{customer_id}#{channel}#{at}')}",
+            type="track",
+            event=UNSUBSCRIBED,
+            user_id=customer_id,
+            properties={
+                k: v for k, v in {"channel": channel, "source": source, "message_id": message_id}.items() if v
+            },
+            timestamp=now,
+            received_at=now,
+            source="kaeri",
+        )
+        self._events.put_item(Item=event.to_item(), ConditionExpression="attribute_not_exists(pk)")
+
+    def _revoke_on_profile(
+        self, shop_id: str, customer_id: str, channel: str, consent: dict[str, Any]
+    ) -> None:
+        """Set profile.consent[channel]; the projector keeps the rest of the profile."""
+        key = {"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}
+        errors = self._customers.meta.client.exceptions
+        try:
+            self._customers.update_item(
+                Key=key,
+                UpdateExpression="SET consent.#ch = :c",
+                ConditionExpression="attribute_exists(pk) AND attribute_type(consent, :m)",
+                ExpressionAttributeNames={"#ch": channel},
+                ExpressionAttributeValues={":c": consent, ":m": "M"},
+            )
+            return
+        except errors.ConditionalCheckFailedException:
+            pass
+        # A profile without a consent map yet; no profile at all leaves the history and suppression.
+        with contextlib.suppress(errors.ConditionalCheckFailedException):
+            self._customers.update_item(
+                Key=key,
+                UpdateExpression="SET consent = :all",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(consent)",
+                ExpressionAttributeValues={":all": {channel: consent}},
+            )
+
+    # Sending pause --------------------------------------------------------------------------
+    def sending_paused(self, shop: Any) -> str | None:
+        if getattr(shop, "paused_reason", None):
+            return str(shop.paused_reason)
+        item = self._config.get_item(Key={"pk": f"SHOP#{shop.shop_id}", "sk": "SENDING"}).get("Item")
+        return item.get("paused_reason") if item else None
+
+    def email_rates(self, shop_id: str) -> SendingStatus:
+        """Bounce and complaint rates over the shop's last 1,000 sent emails."""
+        sent = bounced = complained = 0
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_shop_time",
+            "KeyConditionExpression": Key("shop_id").eq(shop_id),
+            "ScanIndexForward": False,
+            "ProjectionExpression": "#s, channel, bounced, complained",
+            "ExpressionAttributeNames": {"#s": "status"},
+        }
+        while sent < RATE_WINDOW:
+            page = self._messages.query(**kwargs)
+            for item in page.get("Items", []):
+                if item.get("channel") != "email" or item.get("status") != "sent":
+                    continue
+                sent += 1
+                bounced += 1 if item.get("bounced") else 0
+                complained += 1 if item.get("complained") else 0
+                if sent >= RATE_WINDOW:
+                    break
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        denominator = max(sent, MIN_DENOMINATOR)
+        return SendingStatus(None, complained / denominator, bounced / denominator, sent)
+
+    def check_rates(self, shop_id: str) -> SendingStatus:
+        """Pause the shop's sending when a rate passes its limit; says why in the SENDING item."""
+        status = self.email_rates(shop_id)
+        reason = None
+        if status.complaint_rate > COMPLAINT_RATE_LIMIT:
+            reason = (
+                f"complaint rate {status.complaint_rate:.2%} over the last {status.window} emails "
+                f"passed {COMPLAINT_RATE_LIMIT:.1%}"
+            )
+        elif status.bounce_rate > BOUNCE_RATE_LIMIT:
+            reason = (
+                f"bounce rate {status.bounce_rate:.2%} over the last {status.window} emails "
+                f"passed {BOUNCE_RATE_LIMIT:.0%}"
+            )
+        if reason:
+            self._config.put_item(
+                Item={
+                    "pk": f"SHOP#{shop_id}",
+                    "sk": "SENDING",
+                    "paused_reason": reason,
+                    "paused_at": clock.iso(clock.now()),
+                    "complaint_rate": Decimal(str(round(status.complaint_rate, 6))),
+                    "bounce_rate": Decimal(str(round(status.bounce_rate, 6))),
+                    "window": status.window,
+                }
+            )
+        status.paused_reason = reason
+        return status
+
+    def resume(self, shop_id: str) -> None:
+        self._config.delete_item(Key={"pk": f"SHOP#{shop_id}", "sk": "SENDING"})

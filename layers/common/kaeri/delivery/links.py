@@ -1,0 +1,142 @@
+"""Signed tokens for unsubscribe links and tracked redirects.
+
+A token is `base64url(json payload).base64url(hmac-sha256)`. The payload names the shop, so a token
+minted for one shop can never act on another, and the HMAC makes forging or editing one impossible
+without the signing secret (Secrets Manager on AWS, settings.link_signing_secret locally).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+TokenKind = Literal["u", "r"]  # unsubscribe, redirect
+
+
+class InvalidToken(ValueError):
+    """The token is malformed, forged, of the wrong kind, or for another shop."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class UnsubscribeClaim:
+    shop_id: str
+    customer_id: str
+    channel: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RedirectClaim:
+    shop_id: str
+    customer_id: str
+    url: str
+    message_id: str | None = None
+    channel: str | None = None
+
+
+class LinkSigner:
+    """Mints and verifies tokens; the api_url is where /v1/u and /v1/r are served."""
+
+    def __init__(self, secret: str | bytes, api_url: str) -> None:
+        if not secret:
+            raise ValueError("the link signing secret is empty")
+        self._key = secret.encode() if isinstance(secret, str) else secret
+        self.api_url = api_url.rstrip("/")
+
+    def _sign(self, body: bytes) -> str:
+        return _b64(hmac.new(self._key, body, hashlib.sha256).digest()[:20])
+
+    def mint(self, kind: TokenKind, payload: dict[str, Any]) -> str:
+        body = json.dumps({"k": kind, **payload}, separators=(",", ":"), ensure_ascii=False).encode()
+        return f"{_b64(body)}.{self._sign(body)}"
+
+    def verify(self, kind: TokenKind, token: str) -> dict[str, Any]:
+        try:
+            body_text, signature = token.split(".", 1)
+            body = _unb64(body_text)
+        except (ValueError, TypeError) as exc:
+            raise InvalidToken("malformed token") from exc
+        if not hmac.compare_digest(self._sign(body), signature):
+            raise InvalidToken("bad signature")
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise InvalidToken("malformed token") from exc
+        if payload.get("k") != kind:
+            raise InvalidToken("wrong token kind")
+        return payload
+
+    # Unsubscribe -----------------------------------------------------------------------------
+    def unsubscribe_token(self, claim: UnsubscribeClaim) -> str:
+        payload = {"s": claim.shop_id, "c": claim.customer_id, "ch": claim.channel}
+        if claim.message_id:
+            payload["m"] = claim.message_id
+        return self.mint("u", payload)
+
+    def unsubscribe_url(self, claim: UnsubscribeClaim) -> str:
+        return f"{self.api_url}/v1/u/{self.unsubscribe_token(claim)}"
+
+    def read_unsubscribe(self, token: str, shop_id: str | None = None) -> UnsubscribeClaim:
+        p = self.verify("u", token)
+        claim = UnsubscribeClaim(shop_id=p["s"], customer_id=p["c"], channel=p["ch"], message_id=p.get("m"))
+        if shop_id is not None and claim.shop_id != shop_id:
+            raise InvalidToken("token belongs to another shop")
+        return claim
+
+    # Redirect --------------------------------------------------------------------------------
+    def redirect_token(self, claim: RedirectClaim) -> str:
+        payload = {"s": claim.shop_id, "c": claim.customer_id, "u": claim.url}
+        if claim.message_id:
+            payload["m"] = claim.message_id
+        if claim.channel:
+            payload["ch"] = claim.channel
+        return self.mint("r", payload)
+
+    def redirect_url(self, claim: RedirectClaim) -> str:
+        scheme = urlsplit(claim.url).scheme
+        if scheme not in ("http", "https"):
+            raise ValueError(f"only http(s) links can be tracked, not {claim.url!r}")
+        return f"{self.api_url}/v1/r/{self.redirect_token(claim)}"
+
+    def read_redirect(self, token: str) -> RedirectClaim:
+        p = self.verify("r", token)
+        if urlsplit(p["u"]).scheme not in ("http", "https"):
+            raise InvalidToken("redirect target is not http(s)")
+        return RedirectClaim(
+            shop_id=p["s"], customer_id=p["c"], url=p["u"], message_id=p.get("m"), channel=p.get("ch")
+        )
+
+
+_SECRET_CACHE: dict[str, tuple[float, str]] = {}
+
+
+def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: float = 300.0) -> str:
+    """The link signing secret: from Secrets Manager when a name is configured, else the local one."""
+    name = settings.link_signing_secret_name
+    if not name:
+        return settings.link_signing_secret
+    cached = _SECRET_CACHE.get(name)
+    if cached and time.monotonic() - cached[0] < max_age:
+        return cached[1]
+    if secretsmanager is None:
+        from aws_lambda_powertools.utilities.parameters import get_secret
+
+        value = str(get_secret(name, max_age=int(max_age)))
+    else:
+        value = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
+    _SECRET_CACHE[name] = (time.monotonic(), value)
+    return value

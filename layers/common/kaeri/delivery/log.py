@@ -1,0 +1,153 @@
+"""The message log: one item per message id, written before the provider is called.
+
+pk `{shop}#{message_id}`. A conditional put of the intent is what makes a send exactly-once: every
+retry of the same message id finds the item and follows its status instead of sending again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kaeri import clock
+from kaeri.delivery.request import SendRequest, SendResult
+from kaeri.delivery.retry import Backoff, error_code
+from kaeri.events import from_dynamo
+
+RETENTION = timedelta(days=400)  # KPIs look back a year; attribution windows are days
+REQUEST_FIELDS = (
+    "scenario_id",
+    "scenario_version",
+    "journey_id",
+    "step_id",
+    "variant",
+    "template_id",
+    "purpose",
+)
+
+
+class IntentConflict(RuntimeError):
+    """Another writer changed the intent first."""
+
+
+def message_pk(shop_id: str, message_id: str) -> str:
+    return f"{shop_id}#{message_id}"
+
+
+def base_item(fields: dict[str, Any]) -> dict[str, Any]:
+    now = clock.now()
+    shop, message_id, customer = fields["shop_id"], fields["message_id"], fields["customer_id"]
+    item: dict[str, Any] = {
+        "pk": message_pk(shop, message_id),
+        "shop_id": shop,
+        "message_id": message_id,
+        "customer_id": customer,
+        "customer_key": f"{shop}#{customer}",
+        "created_at": clock.iso(now),
+        "expires_at": int((now + RETENTION).timestamp()),
+    }
+    for name in REQUEST_FIELDS:
+        if fields.get(name) is not None:
+            item[name] = fields[name]
+    return item
+
+
+def result_of(item: dict[str, Any], detail: str | None = None) -> SendResult:
+    return SendResult(
+        message_id=item["message_id"],
+        status=item["status"] if item["status"] != "pending" else "failed",
+        channel=item.get("channel"),
+        skip_reason=item.get("skip_reason"),
+        provider_message_id=item.get("provider_message_id"),
+        detail=detail or item.get("detail"),
+    )
+
+
+class MessageLog:
+    def __init__(self, messages_table: Any, backoff: Backoff | None = None) -> None:
+        self._table = messages_table
+        self._backoff = backoff or Backoff()
+
+    def _call(self, fn: Any, **kwargs: Any) -> Any:
+        return self._backoff.call(lambda: fn(**kwargs))
+
+    def get(self, shop_id: str, message_id: str) -> dict[str, Any] | None:
+        resp = self._call(
+            self._table.get_item, Key={"pk": message_pk(shop_id, message_id)}, ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return from_dynamo(item) if item else None
+
+    def by_provider_id(self, provider_message_id: str) -> dict[str, Any] | None:
+        resp = self._call(
+            self._table.query,
+            IndexName="by_provider_id",
+            KeyConditionExpression="provider_message_id = :p",
+            ExpressionAttributeValues={":p": provider_message_id},
+        )
+        items = resp.get("Items") or []
+        return from_dynamo(items[0]) if items else None
+
+    def put_new(self, item: dict[str, Any]) -> bool:
+        """Create the item unless one exists; False when another attempt got there first."""
+        try:
+            self._call(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def update(
+        self,
+        pk: str,
+        values: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> None:
+        names = {f"#{k}": k for k in values} | {f"#{k}": k for k in remove}
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
+        if remove:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in remove)
+        kwargs: dict[str, Any] = {
+            "Key": {"pk": pk},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {f":{k}": v for k, v in values.items()} | (condition_values or {}),
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self._call(self._table.update_item, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise IntentConflict(pk) from exc
+            raise
+
+
+def record_skip(
+    clients: Any, request_or_fields: SendRequest | dict[str, Any], reason: str, detail: str | None = None
+) -> SendResult:
+    """Log a message the scenario engine decided not to send (capped, quiet_hours, exited, ...).
+
+    Idempotent: a retry finds the first record and returns it.
+    """
+    if isinstance(request_or_fields, SendRequest):
+        fields = request_or_fields.model_dump()
+    else:
+        fields = dict(request_or_fields)
+    log = MessageLog(clients.table("messages"))
+    item = base_item(fields) | {"status": "skipped", "skip_reason": reason}
+    if fields.get("channels"):
+        item["channel"] = fields["channels"][0]
+    if detail:
+        item["detail"] = detail
+    if not log.put_new(item):
+        existing = log.get(fields["shop_id"], fields["message_id"])
+        if existing:
+            return result_of(existing, detail="already handled")
+    return result_of(item)

@@ -1,0 +1,295 @@
+"""Message templates: the file format, sandboxed compilation and rendering.
+
+A template file is YAML front matter followed by body sections, one per locale and part:
+
+    ---
+    id: cart-abandonment-1
+    channels: [email, line, sms]
+    description: Cart reminder, reassurance first
+    ---
+    === ja subject
+    {{ customer.first_name or "お客様" }}、カートに商品が残っています
+    === ja html
+    <p>...</p>
+    === ja text
+    ...
+    === en subject
+    ...
+
+Parts: subject, html, text (email), line, sms. Templates run in Jinja2's immutable sandbox: HTML
+parts are autoescaped, and anything that reaches for Python internals raises a SecurityError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, Field, ValidationError
+
+from kaeri.vocabulary import Channel
+
+Part = Literal["subject", "html", "text", "line", "sms"]
+PARTS: tuple[str, ...] = ("subject", "html", "text", "line", "sms")
+DEFAULTS_DIR = Path(__file__).parent / "templates"
+_SECTION = re.compile(r"^===\s+([A-Za-z]{2}(?:[-_][A-Za-z]{2})?)\s+(\w+)\s*$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+class TemplateCompileError(ValueError):
+    """A template that cannot be stored: names the file line and the reason."""
+
+    def __init__(self, source: str, line: int | None, reason: str) -> None:
+        self.source, self.line, self.reason = source, line, reason
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {reason}")
+
+
+class RenderError(RuntimeError):
+    """A template failed for one customer (missing data, sandbox violation, bad filter input)."""
+
+
+class LocaleBodies(BaseModel):
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    line: str | None = None
+    sms: str | None = None
+
+
+class Template(BaseModel):
+    id: str
+    channels: list[Channel]
+    description: str | None = None
+    locales: dict[str, LocaleBodies]
+    version: int = 0  # 0: the packaged default; pushed versions start at 1
+    # First line in the source file of each "locale.part" body (compile errors name file lines).
+    lines: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    def content_hash(self) -> str:
+        data = self.model_dump_json(include={"id", "channels", "description", "locales"})
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def bodies(self, locale: str | None, fallback: str | None = None) -> tuple[str, LocaleBodies]:
+        """The locale to use: the customer's, then the shop's, then English, then any."""
+        for candidate in (locale, (locale or "")[:2], fallback, (fallback or "")[:2], "en", "ja"):
+            if candidate and candidate in self.locales:
+                return candidate, self.locales[candidate]
+        first = next(iter(self.locales))
+        return first, self.locales[first]
+
+
+# Rendering -------------------------------------------------------------------------------------
+
+
+def _yen(value: Any, currency: str = "JPY") -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if currency.upper() == "JPY":
+        return f"¥{number:,.0f}"
+    return f"{number:,.2f} {currency.upper()}"
+
+
+def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime(fmt)
+    return str(value)[:10]
+
+
+def _make_env(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        autoescape=autoescape, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["money"] = _yen
+    env.filters["date"] = _date
+    return env
+
+
+_HTML_ENV = _make_env(True)
+_TEXT_ENV = _make_env(False)
+_COMPILED: dict[tuple[bool, str], Any] = {}
+
+
+def _compiled(source: str, html: bool) -> Any:
+    key = (html, source)
+    tpl = _COMPILED.get(key)
+    if tpl is None:
+        if len(_COMPILED) > 2048:
+            _COMPILED.clear()
+        tpl = (_HTML_ENV if html else _TEXT_ENV).from_string(source)
+        _COMPILED[key] = tpl
+    return tpl
+
+
+@dataclass
+class Rendered:
+    locale: str
+    subject: str | None = None
+    html: str | None = None
+    text: str | None = None
+    line: str | None = None
+    sms: str | None = None
+
+
+def render(
+    template: Template,
+    channel: Channel,
+    context: dict[str, Any],
+    locale: str | None = None,
+    shop_locale: str | None = None,
+) -> Rendered:
+    """Render the parts one channel needs. Raises RenderError, never anything else."""
+    chosen, bodies = template.bodies(locale, shop_locale)
+    parts: Iterable[str] = {"email": ("subject", "html", "text"), "line": ("line",), "sms": ("sms",)}[channel]
+    out = Rendered(locale=chosen)
+    for part in parts:
+        source = getattr(bodies, part)
+        if source is None:
+            if part == "html":
+                continue
+            if channel == "email" and part == "text" and bodies.html:
+                continue
+            raise RenderError(f"template {template.id} has no {chosen} {part} body for {channel}")
+        try:
+            value = _compiled(source, html=part == "html").render(context)
+        except TemplateError as exc:
+            raise RenderError(f"{template.id} {chosen}.{part}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # a template can raise anything its expressions raise
+            raise RenderError(f"{template.id} {chosen}.{part}: {type(exc).__name__}: {exc}") from exc
+        if part == "subject":
+            value = " ".join(value.split())
+        setattr(out, part, value.strip() if part != "html" else value)
+    if channel == "email" and not (out.html or out.text):
+        raise RenderError(f"template {template.id} has no email body")
+    return out
+
+
+# File format -----------------------------------------------------------------------------------
+
+
+def parse(text: str, source: str = "<template>") -> Template:
+    """Parse and compile a template file; raises TemplateCompileError naming the file line."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        raise TemplateCompileError(source, 1, "a template starts with YAML front matter between '---' lines")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise TemplateCompileError(source, 1, "front matter is not closed with '---'") from None
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise TemplateCompileError(source, (mark.line + 2) if mark else 2, f"front matter: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise TemplateCompileError(source, 2, "front matter must be a mapping")
+    if isinstance(meta.get("channels"), str):
+        meta["channels"] = [meta["channels"]]
+
+    sections: dict[str, dict[str, list[str]]] = {}
+    starts: dict[str, int] = {}
+    current: list[str] | None = None
+    for number, line in enumerate(lines[end + 1 :], start=end + 2):
+        match = _SECTION.match(line)
+        if match:
+            locale, part = match.group(1).replace("_", "-"), match.group(2)
+            if part not in PARTS:
+                raise TemplateCompileError(
+                    source, number, f"unknown part {part!r}; use one of {', '.join(PARTS)}"
+                )
+            current = sections.setdefault(locale, {}).setdefault(part, [])
+            if current:
+                raise TemplateCompileError(source, number, f"{locale} {part} appears twice")
+            starts[f"{locale}.{part}"] = number + 1
+            continue
+        if current is None:
+            if line.strip():
+                raise TemplateCompileError(
+                    source, number, "text before the first '=== <locale> <part>' section"
+                )
+            continue
+        current.append(line)
+    if not sections:
+        raise TemplateCompileError(source, end + 2, "no body sections ('=== ja subject', '=== ja html', ...)")
+    try:
+        template = Template(
+            id=meta.get("id", ""),
+            channels=meta.get("channels") or [],
+            description=meta.get("description"),
+            locales={
+                loc: LocaleBodies(**{p: "\n".join(b).strip("\n") for p, b in parts.items()})
+                for loc, parts in sections.items()
+            },
+            lines=starts,
+        )
+    except ValidationError as exc:
+        raise TemplateCompileError(
+            source, 2, f"front matter: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        ) from exc
+    if not _ID.match(template.id):
+        raise TemplateCompileError(
+            source, 2, f"id {template.id!r} must be lower-case letters, digits and dashes"
+        )
+    if not template.channels:
+        raise TemplateCompileError(source, 2, "channels must name at least one of email, line, sms")
+    compile_check(template, source)
+    return template
+
+
+def compile_check(template: Template, source: str = "<template>") -> None:
+    """Compile every body; a syntax error is reported with its line in the file."""
+    for locale, bodies in template.locales.items():
+        for part in PARTS:
+            body = getattr(bodies, part)
+            if body is None:
+                continue
+            env = _HTML_ENV if part == "html" else _TEXT_ENV
+            try:
+                env.parse(body)
+            except TemplateSyntaxError as exc:
+                base = template.lines.get(f"{locale}.{part}")
+                line = (base + (exc.lineno or 1) - 1) if base else exc.lineno
+                raise TemplateCompileError(source, line, f"{locale} {part}: {exc.message}") from exc
+        for channel in template.channels:
+            needed = {"email": ("subject",), "line": ("line",), "sms": ("sms",)}[channel]
+            for part in needed:
+                if getattr(bodies, part) is None:
+                    raise TemplateCompileError(
+                        source, None, f"locale {locale} lacks a {part} body for {channel}"
+                    )
+            if channel == "email" and not (bodies.html or bodies.text):
+                raise TemplateCompileError(
+                    source, None, f"locale {locale} lacks an html or text body for email"
+                )
+
+
+def load_file(path: Path) -> Template:
+    return parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def template_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*.j2") if p.is_file())
+    return [path]
+
+
+_DEFAULTS: dict[str, Template] | None = None
+
+
+def default_templates() -> dict[str, Template]:
+    """The packaged templates for the built-in scenarios (version 0)."""
+    global _DEFAULTS
+    if _DEFAULTS is None:
+        _DEFAULTS = {t.id: t for t in (load_file(p) for p in template_files(DEFAULTS_DIR))}
+    return _DEFAULTS
