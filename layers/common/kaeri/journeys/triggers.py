@@ -5,10 +5,135 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.events import StoredEvent
+from kaeri.journeys.entry import Entry, enter
+from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
+from kaeri.journeys.profiles import load_profile
+from kaeri.journeys.store import JourneyStore
 from kaeri.profiles.model import Profile
+from kaeri.scenarios.conditions import event_matches
+from kaeri.scenarios.store import ScenarioStore, StoredScenario
+from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_REMOVED, UNSUBSCRIBED
 
 
-def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -> None:
+def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -> list[Entry]:
     """Start journeys this event triggers and end those it exits. Idempotent per event."""
+    customer_id = profile.customer_id if profile else event.user_id
+    if event.type == "track" and event.event in INTEREST_EVENTS and customer_id:
+        product_id = event.properties.get("product_id")
+        if product_id:
+            record_interest(
+                clients,
+                event.shop_id,
+                customer_id,
+                str(product_id),
+                INTEREST_EVENTS[event.event],
+                event.timestamp,
+            )
+    if not event.event:
+        return []
+    scenarios = ScenarioStore(clients).enabled(event.shop_id)
+    if not scenarios:
+        return []
+    journeys = JourneyStore(clients)
+    if customer_id:
+        mark_exits(event, profile, customer_id, scenarios, journeys)
+    now = clock.now()
+    entries: list[Entry] = []
+    for stored in scenarios:
+        trigger = stored.scenario.trigger.event
+        if trigger is None or not event_matches(trigger, event.event, event.properties):
+            continue
+        if trigger.audience_from == "product_interest":
+            entries.extend(_enter_interested(clients, stored, event, journeys, now, trigger.interest_days))
+        elif customer_id and profile is not None and not customer_id.startswith("anon:"):
+            entries.append(
+                enter(
+                    clients,
+                    event.shop_id,
+                    stored,
+                    customer_id,
+                    occurrence=event.message_id,
+                    now=now,
+                    profile=profile,
+                    trigger=event,
+                    journeys=journeys,
+                )
+            )
+    return entries
+
+
+def _enter_interested(
+    clients: AwsClients,
+    stored: StoredScenario,
+    event: StoredEvent,
+    journeys: JourneyStore,
+    now,
+    interest_days: int,
+) -> list[Entry]:
+    product_id = event.properties.get("product_id")
+    if not product_id:
+        return []
+    entries = []
+    for customer_id in dict.fromkeys(
+        interested_customers(clients, event.shop_id, str(product_id), now - timedelta(days=interest_days))
+    ):
+        profile = load_profile(clients, event.shop_id, customer_id)
+        if profile is None or str(product_id) in profile.products_bought:
+            continue  # viewed it and bought it: nothing to remind
+        entries.append(
+            enter(
+                clients,
+                event.shop_id,
+                stored,
+                customer_id,
+                occurrence=event.message_id,
+                now=now,
+                profile=profile,
+                trigger=event,
+                journeys=journeys,
+            )
+        )
+    return entries
+
+
+def exits_of(event: StoredEvent, profile: Profile | None, stored: StoredScenario) -> str | None:
+    """The exit this event causes for the scenario's running journeys, if any."""
+    exit = stored.scenario.exit
+    if event.event == ORDER_COMPLETED and "order_completed" in exit.when:
+        return "order_completed"
+    if event.event == UNSUBSCRIBED and "unsubscribed" in exit.when:
+        return "unsubscribed"
+    emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
+    if "cart_emptied" in exit.when and emptied:
+        return "cart_emptied"
+    if event.event in exit.events:
+        return f"event:{event.event}"
+    return None
+
+
+def mark_exits(
+    event: StoredEvent,
+    profile: Profile | None,
+    customer_id: str,
+    scenarios: list[StoredScenario],
+    journeys: JourneyStore,
+) -> int:
+    """End the customer's running journeys this event exits (the step check re-verifies before sending)."""
+    reasons = {s.id: r for s in scenarios if (r := exits_of(event, profile, s))}
+    if not reasons:
+        return 0
+    ended = 0
+    for journey in journeys.of_customer(event.shop_id, customer_id):
+        reason = reasons.get(journey.scenario_id)
+        if not reason or journey.status != "running":
+            continue
+        if journey.trigger_message_id == event.message_id or event.timestamp <= journey.trigger_at:
+            continue  # the event that started the journey does not end it
+        if journeys.finish(journey, "exited", reason):
+            ended += 1
+    return ended

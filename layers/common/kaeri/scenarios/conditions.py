@@ -67,11 +67,15 @@ def evaluate(condition: m.Condition | None, profile: Profile, now: datetime) -> 
             return Verdict(ok, f"{channel} consent {'granted' if ok else 'not granted'}")
         case m.CategoryBought(category_bought=wanted):
             hit = sorted(set(wanted) & set(profile.categories_bought))
-            return Verdict(bool(hit), f"bought {', '.join(hit)}" if hit else f"never bought {', '.join(wanted)}")
+            return Verdict(
+                bool(hit), f"bought {', '.join(hit)}" if hit else f"never bought {', '.join(wanted)}"
+            )
         case m.ChurnRiskIs(churn_risk=bands):
             band = profile.predictions.churn_risk if profile.predictions else None
             ok = band in bands
-            return Verdict(ok, f"churn risk is {band or 'unknown'}, {'' if ok else 'not '}in {', '.join(bands)}")
+            return Verdict(
+                ok, f"churn risk is {band or 'unknown'}, {'' if ok else 'not '}in {', '.join(bands)}"
+            )
         case m.PAlive(p_alive=rng):
             value = profile.predictions.p_alive if profile.predictions else None
             return _range("p_alive", rng, value)

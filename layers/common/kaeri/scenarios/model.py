@@ -98,7 +98,13 @@ class Range(_Strict):
     def describe(self) -> str:
         parts = [
             f"{sym} {v:g}"
-            for sym, v in ((">", self.gt), (">=", self.gte), ("<", self.lt), ("<=", self.lte), ("==", self.eq))
+            for sym, v in (
+                (">", self.gt),
+                (">=", self.gte),
+                ("<", self.lt),
+                ("<=", self.lte),
+                ("==", self.eq),
+            )
             if v is not None
         ]
         return " and ".join(parts)
@@ -297,6 +303,7 @@ class DateTrigger(_Strict):
     @classmethod
     def _at(cls, v: Any) -> Any:
         return _hhmm(v)
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: Any) -> Any:
@@ -371,8 +378,7 @@ class WaitSpec(_Strict):
     @field_validator("duration", "predicted_next_order_lead")
     @classmethod
     def _d(cls, v: Any) -> Any:
-        return v if v is None else _duration(v
-    )
+        return v if v is None else _duration(v)
 
     @model_validator(mode="after")
     def _something(self) -> WaitSpec:
@@ -448,7 +454,9 @@ class BranchStep(_Strict):
 STEP_KINDS: dict[str, type[BaseModel]] = {"wait": WaitStep, "send": SendStep, "branch": BranchStep}
 
 Step = Annotated[
-    Annotated[WaitStep, Tag("wait")] | Annotated[SendStep, Tag("send")] | Annotated[BranchStep, Tag("branch")],
+    Annotated[WaitStep, Tag("wait")]
+    | Annotated[SendStep, Tag("send")]
+    | Annotated[BranchStep, Tag("branch")],
     Discriminator(
         lambda v: _kind_of(v, STEP_KINDS),
         custom_error_type="step_kind",
@@ -496,7 +504,9 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     kind: Literal["conversion", "loyalty"] = "conversion"
-    locale: Literal["ja", "en"] | None = Field(default=None, description="copy language when the profile has none")
+    locale: Literal["ja", "en"] | None = Field(
+        default=None, description="copy language when the profile has none"
+    )
     trigger: Trigger
     audience: Condition | None = None
     steps: list[Step] = Field(min_length=1)

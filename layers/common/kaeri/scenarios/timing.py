@@ -42,7 +42,9 @@ def next_in_window(moment: datetime, tz: ZoneInfo, start: str, end: str) -> date
     for offset in range(0, 3):
         day = local_day + timedelta(days=offset)
         for fold in (0, 1):
-            candidate = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=tz, fold=fold).astimezone(UTC)
+            candidate = datetime(
+                day.year, day.month, day.day, hours, minutes, tzinfo=tz, fold=fold
+            ).astimezone(UTC)
             if candidate >= moment and in_window(candidate, tz, start, end):
                 return candidate
     step = moment.replace(second=0, microsecond=0)

@@ -1,0 +1,35 @@
+"""SQS consumer: start journeys for one batch of a large scheduled audience (partial batch failures)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from kaeri import clock
+from kaeri.aws import AwsClients
+from kaeri.journeys.schedule import handle_fanout_message
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _clients() -> AwsClients:
+    return AwsClients()
+
+
+def record_handler(record: SQSRecord) -> dict[str, int]:
+    outcomes = handle_fanout_message(_clients(), json.loads(record.body), clock.now())
+    logger.info("fan-out batch", extra={"message_id": record.message_id, "outcomes": outcomes})
+    return outcomes
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

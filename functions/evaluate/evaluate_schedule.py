@@ -1,0 +1,26 @@
+"""EventBridge Scheduler target: run one scheduled scenario ({shop_id, scenario_id}) for its audience."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from kaeri import clock
+from kaeri.aws import AwsClients
+from kaeri.journeys.schedule import run_schedule
+
+logger = Logger()
+
+
+@cache
+def _clients() -> AwsClients:
+    return AwsClients()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = run_schedule(_clients(), event["shop_id"], event["scenario_id"], clock.now())
+    logger.info("scheduled run", extra=asdict(result))
+    return asdict(result)

@@ -1,0 +1,203 @@
+"""Scenario versions and shop-wide rules in the config table.
+
+Items (config table):
+- ``SCENARIO#{shop}#{id}`` / ``V#{n:06d}``: every pushed version, never overwritten.
+- ``SCENARIO#{shop}#{id}`` / ``LATEST``: the current version number and the enabled flag.
+- ``SCENARIOS#{shop}`` / ``{id}``: the shop's directory (latest config, enabled, trigger), so the
+  stream consumer and the CLI list a shop's scenarios with one query.
+- ``SHOP#{shop}`` / ``RULES``: shop-wide rules (frequency caps, quiet hours, daily limit).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from kaeri.aws import AwsClients
+from kaeri.clock import iso, now
+from kaeri.scenarios.model import Scenario, ShopRules
+
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class StoredScenario:
+    scenario: Scenario
+    version: int
+    enabled: bool
+    pushed_at: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.scenario.id
+
+
+def scenario_pk(shop_id: str, scenario_id: str) -> str:
+    return f"SCENARIO#{shop_id}#{scenario_id}"
+
+
+def version_sk(version: int) -> str:
+    return f"V#{version:06d}"
+
+
+def directory_pk(shop_id: str) -> str:
+    return f"SCENARIOS#{shop_id}"
+
+
+class ScenarioNotFound(LookupError):
+    pass
+
+
+class ScenarioStore:
+    def __init__(self, clients: AwsClients) -> None:
+        self._table = clients.table("config")
+        self._cache_scope = clients.settings.table("config")
+
+    # ------------------------------------------------------------ scenarios
+
+    def push(self, shop_id: str, scenario: Scenario) -> StoredScenario:
+        """Store a new version; the enabled flag is kept; earlier versions stay readable."""
+        pk = scenario_pk(shop_id, scenario.id)
+        latest = self._table.get_item(Key={"pk": pk, "sk": "LATEST"}).get("Item")
+        version = int(latest["version"]) + 1 if latest else 1
+        enabled = bool(latest and latest.get("enabled"))
+        config = scenario.model_dump_json(by_alias=True)
+        pushed_at = iso(now())
+        try:
+            self._table.put_item(
+                Item={"pk": pk, "sk": version_sk(version), "config": config, "pushed_at": pushed_at},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise RuntimeError(
+                    f"{scenario.id}: version {version} was pushed concurrently; push again"
+                ) from None
+            raise
+        stored = StoredScenario(scenario, version, enabled, pushed_at)
+        self._write_pointers(shop_id, stored)
+        return stored
+
+    def _write_pointers(self, shop_id: str, stored: StoredScenario) -> None:
+        config = stored.scenario.model_dump_json(by_alias=True)
+        common = {
+            "version": stored.version,
+            "enabled": stored.enabled,
+            "config": config,
+            "pushed_at": stored.pushed_at,
+            "trigger_kind": stored.scenario.trigger.kind,
+        }
+        self._table.put_item(Item={"pk": scenario_pk(shop_id, stored.id), "sk": "LATEST", **common})
+        self._table.put_item(
+            Item={"pk": directory_pk(shop_id), "sk": stored.id, "scenario_id": stored.id, **common}
+        )
+        _CACHE.invalidate(self._cache_scope, shop_id)
+
+    def get(self, shop_id: str, scenario_id: str, version: int | None = None) -> StoredScenario:
+        pk = scenario_pk(shop_id, scenario_id)
+        latest = self._table.get_item(Key={"pk": pk, "sk": "LATEST"}).get("Item")
+        if not latest:
+            raise ScenarioNotFound(f"scenario '{scenario_id}' not found in shop '{shop_id}'")
+        if version is None or version == int(latest["version"]):
+            return _from_item(latest, bool(latest.get("enabled")))
+        item = self._table.get_item(Key={"pk": pk, "sk": version_sk(version)}).get("Item")
+        if not item:
+            raise ScenarioNotFound(f"scenario '{scenario_id}' has no version {version}")
+        return _from_item({**item, "version": version}, bool(latest.get("enabled")))
+
+    def versions(self, shop_id: str, scenario_id: str) -> list[int]:
+        resp = self._table.query(
+            KeyConditionExpression=Key("pk").eq(scenario_pk(shop_id, scenario_id))
+            & Key("sk").begins_with("V#"),
+            ProjectionExpression="sk",
+        )
+        return [int(i["sk"][2:]) for i in resp.get("Items", [])]
+
+    def list(self, shop_id: str) -> list[StoredScenario]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(directory_pk(shop_id))}
+        while True:
+            resp = self._table.query(**kwargs)
+            items.extend(resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return [_from_item(i, bool(i.get("enabled"))) for i in items]
+
+    def enabled(self, shop_id: str, *, cached: bool = True) -> list[StoredScenario]:
+        """The shop's enabled scenarios, cached ~30 s per warm Lambda (the stream's hot path)."""
+        if cached:
+            hit = _CACHE.get(self._cache_scope, shop_id)
+            if hit is not None:
+                return hit
+        found = [s for s in self.list(shop_id) if s.enabled]
+        _CACHE.put(self._cache_scope, shop_id, found)
+        return found
+
+    def set_enabled(self, shop_id: str, scenario_id: str, enabled: bool) -> StoredScenario:
+        current = self.get(shop_id, scenario_id)
+        stored = StoredScenario(current.scenario, current.version, enabled, current.pushed_at)
+        self._write_pointers(shop_id, stored)
+        return stored
+
+    # ------------------------------------------------------------ rules
+
+    def rules(self, shop_id: str) -> ShopRules:
+        item = self._table.get_item(Key={"pk": f"SHOP#{shop_id}", "sk": "RULES"}).get("Item")
+        return ShopRules.model_validate_json(item["config"]) if item else ShopRules()
+
+    def put_rules(self, shop_id: str, rules: ShopRules) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"SHOP#{shop_id}",
+                "sk": "RULES",
+                "config": rules.model_dump_json(),
+                "updated_at": iso(now()),
+            }
+        )
+
+
+def _from_item(item: dict[str, Any], enabled: bool) -> StoredScenario:
+    return StoredScenario(
+        scenario=Scenario.model_validate_json(item["config"]),
+        version=int(item["version"]),
+        enabled=enabled,
+        pushed_at=item.get("pushed_at"),
+    )
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, list[StoredScenario]]] = {}
+
+    def get(self, scope: str, shop_id: str) -> list[StoredScenario] | None:
+        with self._lock:
+            entry = self._entries.get((scope, shop_id))
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
+    def put(self, scope: str, shop_id: str, value: list[StoredScenario]) -> None:
+        with self._lock:
+            self._entries[(scope, shop_id)] = (time.monotonic() + CACHE_SECONDS, value)
+
+    def invalidate(self, scope: str, shop_id: str) -> None:
+        with self._lock:
+            self._entries.pop((scope, shop_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _Cache()
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
