@@ -83,3 +83,74 @@ def clv(
             f" -> {result['speedup_vs_lifetimes']:.1f}x faster"
         )
     typer.echo(line)
+
+
+@eval_app.command("recs")
+def recs(
+    train: Path = typer.Option(DEFAULT_RETAIL, "--train", help="Online Retail layout CSV (.csv or .csv.gz)."),
+    test: Path | None = typer.Option(
+        None, "--test", help="A separate test file (default: temporal split of --train)."
+    ),
+    cutoff: str = typer.Option("2011-07-01", "--cutoff", help="Train before this date, test after it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    skip_als: bool = typer.Option(False, "--skip-als", help="Leave out implicit's ALS."),
+) -> None:
+    """recall@10, NDCG@10 and catalog coverage: ours, most-popular and implicit's ALS."""
+    from datetime import date
+
+    from kaeri.predictions.evaluation import evaluate_recs
+
+    result = evaluate_recs(train, test, date.fromisoformat(cutoff), baselines=not skip_als)
+    if as_json:
+        _emit_json(result)
+        return
+    rows = [
+        [
+            name,
+            f"{m['recall_at_10']:.4f}",
+            f"{m['ndcg_at_10']:.4f}",
+            f"{m['coverage']:.3f}",
+            f"{m['train_seconds']:.2f}",
+        ]
+        for name, m in result["models"].items()
+    ]
+    _table(
+        f"Recommendations: {result['test_customers']} returning customers, split {result['split']}",
+        ["model", "recall@10", "NDCG@10", "coverage", "train s"],
+        rows,
+    )
+    typer.echo(
+        f"ours vs most-popular recall@10: {result['ratios']['ours_vs_most_popular_recall']:.2f}x; "
+        f"training on the whole file: {result['full_file_train_seconds']:.2f} s"
+    )
+
+
+@eval_app.command("next-order")
+def next_order(
+    data: Path = typer.Option(DEFAULT_RETAIL, "--data", help="Online Retail layout CSV (.csv or .csv.gz)."),
+    cutoff: str = typer.Option("2011-07-01", "--cutoff", help="Predict the first order after this date."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Median absolute error (days) of the expected next-order date vs "same gap as last time"."""
+    from datetime import date
+
+    from kaeri.predictions.evaluation import evaluate_next_order
+
+    result = evaluate_next_order(data, date.fromisoformat(cutoff))
+    if as_json:
+        _emit_json(result)
+        return
+    rows = [
+        [
+            name,
+            f"{m['median_abs_error_days']:.1f}",
+            f"{m['mean_abs_error_days']:.1f}",
+            f"{m['within_14_days_pct']:.1f}%",
+        ]
+        for name, m in result["models"].items()
+    ]
+    _table(
+        f"Next-order date: {result['customers_scored']} returning customers after {result['cutoff']}",
+        ["model", "median |err| d", "mean |err| d", "within 14 d"],
+        rows,
+    )

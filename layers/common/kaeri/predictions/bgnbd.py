@@ -176,3 +176,15 @@ def median_time_to_next_order(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike,
     xs, _tx, age = _arrays(x, t_x, T)
     shape = params.r + xs.astype(np.float64)
     return (params.alpha + age) * (np.power(2.0, 1.0 / shape) - 1.0)
+
+
+def time_to_next_order(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> Array:
+    """Expected wait from now to the next order: the posterior-median gap, counted from the last order.
+
+    The customer's own rate (shrunk by the population prior) sets a typical gap between orders;
+    a customer already past it is due now (0). Chosen over `median_time_to_next_order` (which
+    counts from now) on a validation split of Online Retail, see docs/predictions.md.
+    """
+    xs, tx, age = _arrays(x, t_x, T)
+    gap = median_time_to_next_order(params, xs, tx, age)
+    return np.maximum(gap - (age - tx), 0.0)

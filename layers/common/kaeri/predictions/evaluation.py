@@ -403,3 +403,73 @@ def _als(train: RetailLines, users: list[str], k: int) -> tuple[list[list[str]],
     ids, _ = model.recommend(rows, counts[rows], N=k, filter_already_liked_items=False)
     seconds = time.perf_counter() - started
     return [[str(item_names[j]) for j in r if j >= 0] for r in ids], seconds
+
+
+def evaluate_next_order(path: Path, cutoff: date = date(2011, 7, 1)) -> dict[str, Any]:
+    """Median absolute error (days) of the expected next-order date, BG/NBD vs "same gap as last time".
+
+    BG/NBD is fitted in days on every known customer's purchase days before the cutoff. Scored are
+    customers with at least two purchase days before the cutoff (so a last gap exists) who ordered
+    again after it; the truth is their first purchase day after the cutoff.
+    """
+    lines = load_retail(path)
+    lines = lines.select(~lines.guest)
+    names, cust = np.unique(lines.customer.astype(str), return_inverse=True)
+    cut = _days(cutoff)
+    day = np.floor(lines.day)
+    cal = summarise(cust, day, lines.value, cut - 1.0)
+    started = time.perf_counter()
+    fitted = bgnbd.fit(cal.frequency, cal.recency, cal.age + 1.0)  # T counts the day of the first order
+    fit_seconds = time.perf_counter() - started
+
+    after = day >= cut
+    first_after = np.full(names.size, np.inf)
+    np.minimum.at(first_after, cust[after], day[after])
+    # Each customer's last gap between distinct purchase days before the cutoff.
+    before = ~after
+    pairs = np.unique(np.column_stack([cust[before], day[before]]), axis=0)
+    same = np.r_[False, pairs[1:, 0] == pairs[:-1, 0]]
+    gaps = np.where(same, np.r_[0.0, np.diff(pairs[:, 1])], np.nan)
+    last_gap = np.full(names.size, np.nan)
+    last_gap[pairs[same, 0].astype(np.int64)] = gaps[same]  # later rows overwrite: the last gap wins
+
+    c = cal.customers
+    eligible = (cal.frequency >= 1) & np.isfinite(first_after[c]) & np.isfinite(last_gap[c])
+    c = c[eligible]
+    x, t_x, T, last = (
+        cal.frequency[eligible],
+        cal.recency[eligible],
+        cal.age[eligible] + 1.0,
+        cal.last[eligible],
+    )
+    actual = first_after[c]
+    ours = cut + bgnbd.time_to_next_order(fitted.params, x, t_x, T)
+    from_now = cut + bgnbd.median_time_to_next_order(fitted.params, x, t_x, T)
+    naive_raw = last + last_gap[c]
+    naive = np.maximum(naive_raw, cut)  # a live system knows no order came before the cutoff
+    result = {
+        "data": str(path),
+        "cutoff": cutoff.isoformat(),
+        "customers_scored": int(c.size),
+        "customers_fitted": int(cal.customers.size),
+        "params_days": fitted.params.as_dict(),
+        "fit_seconds": fit_seconds,
+        "models": {
+            "bgnbd": _abs_errors(ours, actual),
+            "bgnbd_median_wait_from_now": _abs_errors(from_now, actual),
+            "naive_last_gap": _abs_errors(naive, actual),
+            "naive_last_gap_unclamped": _abs_errors(naive_raw, actual),
+        },
+    }
+    result["median_abs_error_days"] = result["models"]["bgnbd"]["median_abs_error_days"]
+    result["baseline_median_abs_error_days"] = result["models"]["naive_last_gap"]["median_abs_error_days"]
+    return result
+
+
+def _abs_errors(predicted: NDArray[np.float64], actual: NDArray[np.float64]) -> dict[str, float]:
+    err = np.abs(predicted - actual)
+    return {
+        "median_abs_error_days": float(np.median(err)),
+        "mean_abs_error_days": float(np.mean(err)),
+        "within_14_days_pct": float(100.0 * np.mean(err <= 14.0)),
+    }
