@@ -1,0 +1,37 @@
+"""DynamoDB stream consumer of the events table: update the profile, then run event triggers and exits.
+
+Partial batch failures: a failing record is retried (and bisected) without replaying the others;
+replays are harmless because the projector applies each message id once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from kaeri.aws import AwsClients
+from kaeri.profiles.projector import project_and_trigger
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def _clients() -> AwsClients:
+    return AwsClients()
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    if record.event_name is None or record.event_name.name != "INSERT":
+        return  # events are written once and never updated; TTL deletions need no projection
+    project_and_trigger(_clients(), record.dynamodb.new_image)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

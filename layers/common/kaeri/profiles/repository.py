@@ -1,0 +1,229 @@
+"""Profiles in the customers table: read, resolve identities, and save exactly once per event.
+
+Items (pk ``{shop}#{customer}``):
+- ``PROFILE``: the Profile, plus ``version`` (optimistic lock), ``applied`` (recent message ids, so a
+  replayed stream record changes nothing), ``order_ids`` (an order counts once whatever delivers it)
+  and the sparse GSI keys of tables.CUSTOMERS.
+- ``ALIAS`` at pk ``{shop}#anon:{anonymous_id}``: the user id that anonymous id was merged into.
+- ``CONSENT#{at}#{channel}``: one record per consent change (Act on Specified Electronic Mail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from kaeri.aws import AwsClients
+from kaeri.clock import iso
+from kaeri.events import from_dynamo
+from kaeri.profiles.model import Consent, Profile
+
+PROFILE = "PROFILE"
+ALIAS = "ALIAS"
+ANON_PREFIX = "anon:"
+# Attributes this repository writes on PROFILE items; others (predictions, churn_key) belong to
+# functions/recommend and are never touched here.
+NOT_OWNED = frozenset({"predictions"})
+STATE_ATTRIBUTES = ("version", "applied", "order_ids")
+GSI_ATTRIBUTES = ("shop_id", "birthday_key", "points_shop", "points_expire_on", "buyer_shop", "last_order_at")
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer saved the profile since it was read; read again and re-apply."""
+
+
+@dataclass
+class ProfileState:
+    """A profile as read for an update, with what makes re-applying an event a no-op."""
+
+    profile: Profile
+    version: int | None = None  # None: no PROFILE item yet
+    applied: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+    has_version: bool = True
+
+
+def profile_pk(shop_id: str, customer_id: str) -> str:
+    return f"{shop_id}#{customer_id}"
+
+
+def anonymous_customer(anonymous_id: str) -> str:
+    return f"{ANON_PREFIX}{anonymous_id}"
+
+
+def _value(value: Any) -> Any:
+    """Python values to what DynamoDB stores: canonical time text, Decimal numbers."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_value(v) for v in value]
+    return value
+
+
+def profile_attributes(profile: Profile) -> dict[str, Any]:
+    """Owned attributes of the PROFILE item, GSI keys included; None means REMOVE."""
+    data = profile.model_dump(mode="python", exclude=set(NOT_OWNED))
+    attributes: dict[str, Any] = {k: (_value(v) if v is not None else None) for k, v in data.items()}
+    shop = profile.shop_id
+    attributes["shop_id"] = shop
+    attributes["birthday_key"] = f"{shop}#{profile.birthday.strftime('%m-%d')}" if profile.birthday else None
+    holds_points = profile.points_balance > 0 and profile.points_expire_on is not None
+    attributes["points_shop"] = shop if holds_points else None
+    attributes["points_expire_on"] = profile.points_expire_on.isoformat() if holds_points else None
+    attributes["buyer_shop"] = shop if profile.last_order_at else None
+    return attributes
+
+
+def profile_from_item(item: dict[str, Any]) -> Profile:
+    return Profile.model_validate(from_dynamo({k: v for k, v in item.items() if k not in ("pk", "sk")}))
+
+
+class ProfileRepository:
+    def __init__(self, clients: AwsClients) -> None:
+        self._table = clients.table("customers")
+
+    def get(self, shop_id: str, customer_id: str) -> Profile | None:
+        item = self._table.get_item(Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}).get("Item")
+        return profile_from_item(item) if item else None
+
+    def resolve(self, shop_id: str, identity: str) -> str:
+        """The customer an identity belongs to: an anonymous id merged into a user resolves to the user.
+
+        identity is a user id or ``anon:{anonymous_id}`` (StoredEvent.identity).
+        """
+        if not identity.startswith(ANON_PREFIX):
+            return identity
+        item = self._table.get_item(Key={"pk": profile_pk(shop_id, identity), "sk": ALIAS}).get("Item")
+        return item["user_id"] if item else identity
+
+    def put_alias(self, shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> None:
+        self._table.put_item(
+            Item={
+                "pk": profile_pk(shop_id, anonymous_customer(anonymous_id)),
+                "sk": ALIAS,
+                "user_id": user_id,
+                "at": iso(at),
+            }
+        )
+
+    def put(self, profile: Profile) -> None:
+        """Write a whole profile unconditionally (imports, fixtures); streams use save()."""
+        attributes = {k: v for k, v in profile_attributes(profile).items() if v is not None}
+        self._table.put_item(
+            Item={"pk": profile_pk(profile.shop_id, profile.customer_id), "sk": PROFILE, **attributes}
+        )
+
+    def load(self, shop_id: str, customer_id: str) -> ProfileState:
+        item = self._table.get_item(
+            Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return ProfileState(profile=Profile(shop_id=shop_id, customer_id=customer_id))
+        return ProfileState(
+            profile=profile_from_item(item),
+            version=int(item.get("version", 0)),
+            applied=list(item.get("applied", [])),
+            order_ids=list(item.get("order_ids", [])),
+            has_version="version" in item,
+        )
+
+    def save(self, state: ProfileState) -> int:
+        """Conditional update of the owned attributes; ConcurrentUpdate if the version moved."""
+        profile = state.profile
+        sets: dict[str, Any] = {}
+        removes: list[str] = []
+        for name, value in profile_attributes(profile).items():
+            if value is None:
+                removes.append(name)
+            else:
+                sets[name] = value
+        new_version = (state.version or 0) + 1
+        sets.update({"version": new_version, "applied": state.applied, "order_ids": state.order_ids})
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        set_clauses = []
+        for i, (name, value) in enumerate(sets.items()):
+            names[f"#s{i}"] = name
+            values[f":s{i}"] = value
+            set_clauses.append(f"#s{i} = :s{i}")
+        expression = "SET " + ", ".join(set_clauses)
+        if state.version is None:
+            names["#pk"] = "pk"
+            condition = "attribute_not_exists(#pk)"
+            removes = []  # nothing to remove from an item that does not exist
+        elif not state.has_version:
+            names["#ver"] = "version"
+            condition = "attribute_not_exists(#ver)"
+        else:
+            names["#ver"] = "version"
+            values[":expected"] = state.version
+            condition = "#ver = :expected"
+        if removes:
+            for i, name in enumerate(removes):
+                names[f"#r{i}"] = name
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+        try:
+            self._table.update_item(
+                Key={"pk": profile_pk(profile.shop_id, profile.customer_id), "sk": PROFILE},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(profile.customer_id) from exc
+            raise
+        state.version = new_version
+        state.has_version = True
+        return new_version
+
+    def delete_merged(self, shop_id: str, customer_id: str, version: int | None) -> None:
+        """Remove an anonymous profile once merged; skipped if it changed meanwhile (kept, not lost)."""
+        if version is None:
+            return
+        try:
+            self._table.delete_item(
+                Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE},
+                ConditionExpression="attribute_not_exists(#ver) OR #ver = :v",
+                ExpressionAttributeNames={"#ver": "version"},
+                ExpressionAttributeValues={":v": version},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def record_consent(self, shop_id: str, customer_id: str, channel: str, consent: Consent) -> None:
+        """One item per consent change: when, status, how (source) and under which wording."""
+        at = iso(consent.at) if consent.at else "unknown"
+        item = {
+            "pk": profile_pk(shop_id, customer_id),
+            "sk": f"CONSENT#{at}#{channel}",
+            "channel": channel,
+            "status": consent.status,
+            "at": at,
+        }
+        if consent.source:
+            item["source"] = consent.source
+        if consent.wording_version:
+            item["wording_version"] = consent.wording_version
+        self._table.put_item(Item=item)
+
+    def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(profile_pk(shop_id, customer_id))
+            & Key("sk").begins_with("CONSENT#")
+        )
+        return [from_dynamo(i) for i in response.get("Items", [])]
