@@ -55,11 +55,18 @@ class Compliance:
         self._events = events_table
 
     # Suppression ----------------------------------------------------------------------------
-    def is_suppressed(self, shop_id: str, address: str) -> bool:
-        item = self._customers.get_item(Key=suppression_key(shop_id, address), ConsistentRead=True).get(
-            "Item"
-        )
-        return item is not None
+    def suppression(self, shop_id: str, address: str) -> dict[str, Any] | None:
+        key = suppression_key(shop_id, address)
+        return self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
+
+    def is_suppressed(self, shop_id: str, address: str, consent_at: str | None = None) -> bool:
+        """Suppressed, unless an unsubscribe was followed by a newer opt-in (consent_at)."""
+        item = self.suppression(shop_id, address)
+        if item is None:
+            return False
+        if item.get("reason") == "unsubscribe" and consent_at and consent_at > item.get("at", ""):
+            return False
+        return True
 
     def suppress(self, shop_id: str, address: str, reason: str, detail: str | None = None) -> None:
         item: dict[str, Any] = {
@@ -122,7 +129,7 @@ class Compliance:
         at = self.record_consent(shop_id, customer_id, channel, "revoked", source, UNSUBSCRIBE_WORDING)
         consent = {"status": "revoked", "at": at, "source": source, "wording_version": UNSUBSCRIBE_WORDING}
         self._revoke_on_profile(shop_id, customer_id, channel, consent)
-        if address and channel == "email":
+        if address:
             self.suppress(shop_id, address, "unsubscribe")
         now = clock.now()
         event = StoredEvent(

@@ -57,12 +57,15 @@ class LinkSigner:
         self._key = secret.encode() if isinstance(secret, str) else secret
         self.api_url = api_url.rstrip("/")
 
-    def _sign(self, body: bytes) -> str:
-        return _b64(hmac.new(self._key, body, hashlib.sha256).digest()[:20])
+    def _sign(self, body: bytes, shop_id: str) -> str:
+        # Each shop signs with its own key derived from the secret: a token can only ever speak for
+        # the shop it was minted for, even if one shop's key leaked.
+        shop_key = hmac.new(self._key, f"shop:{shop_id}".encode(), hashlib.sha256).digest()
+        return _b64(hmac.new(shop_key, body, hashlib.sha256).digest()[:20])
 
     def mint(self, kind: TokenKind, payload: dict[str, Any]) -> str:
         body = json.dumps({"k": kind, **payload}, separators=(",", ":"), ensure_ascii=False).encode()
-        return f"{_b64(body)}.{self._sign(body)}"
+        return f"{_b64(body)}.{self._sign(body, payload['s'])}"
 
     def verify(self, kind: TokenKind, token: str) -> dict[str, Any]:
         try:
@@ -70,12 +73,13 @@ class LinkSigner:
             body = _unb64(body_text)
         except (ValueError, TypeError) as exc:
             raise InvalidToken("malformed token") from exc
-        if not hmac.compare_digest(self._sign(body), signature):
-            raise InvalidToken("bad signature")
         try:
             payload = json.loads(body)
-        except ValueError as exc:
+            shop_id = payload["s"]
+        except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed token") from exc
+        if not isinstance(shop_id, str) or not hmac.compare_digest(self._sign(body, shop_id), signature):
+            raise InvalidToken("bad signature")
         if payload.get("k") != kind:
             raise InvalidToken("wrong token kind")
         return payload

@@ -342,7 +342,11 @@ class Delivery:
             if not address:
                 reasons[channel] = "no_address"
                 continue
-            if channel == "email" and self.compliance.is_suppressed(request.shop_id, address):
+            consent = profile.consent.get(channel)
+            granted_at = (
+                clock.iso(consent.at) if consent and consent.at and consent.status == "granted" else None
+            )
+            if self.compliance.is_suppressed(request.shop_id, address, granted_at):
                 reasons[channel] = "suppressed"
                 continue
             return channel, (normalise_address(address) if channel == "email" else address), reasons

@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import yaml
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field, ValidationError
 
@@ -107,8 +108,15 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
     return str(value)[:10]
 
 
+class _StrictSandbox(ImmutableSandboxedEnvironment):
+    """Unsafe attribute access raises instead of rendering as empty, so an escape attempt fails loudly."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+
 def _make_env(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _StrictSandbox(
         autoescape=autoescape, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.filters["money"] = _yen

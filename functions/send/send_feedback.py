@@ -1,0 +1,37 @@
+"""SES configuration-set events (via SNS, or EventBridge) into events, suppression and shop pause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from kaeri.aws import AwsClients
+from kaeri.delivery.compliance import Compliance
+from kaeri.delivery.feedback import Feedback, ses_records
+from kaeri.delivery.log import MessageLog
+
+logger = Logger()
+_feedback: Feedback | None = None
+
+
+def feedback() -> Feedback:
+    global _feedback
+    if _feedback is None:
+        c = AwsClients()
+        _feedback = Feedback(
+            MessageLog(c.table("messages")),
+            Compliance(c.table("customers"), c.table("config"), c.table("messages"), c.table("events")),
+            c.table("events"),
+        )
+    return _feedback
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    handled = 0
+    for record in ses_records(event):
+        outcome = feedback().handle(record)
+        handled += 1
+        logger.info("ses feedback", extra=outcome.__dict__)
+    return {"handled": handled}
