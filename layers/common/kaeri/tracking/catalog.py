@@ -115,7 +115,7 @@ class CatalogService:
             UpdateExpression=expression,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=serialize(attr_values),
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # the old item: detects 0 -> >0 and fills the event,
         )
         old = {k: _deserializer.deserialize(v) for k, v in response.get("Attributes", {}).items()}
         was_out = "inventory_quantity" in old and old["inventory_quantity"] <= 0
