@@ -1,0 +1,71 @@
+"""The numpy-free reader: a customer's list, topped up from the shop's best sellers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from kaeri.predictions import store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _put(aws, pk: str, products: list[str], reason: str) -> None:
+    items = [{"product_id": p, "score": Decimal("0.5"), "reason": reason} for p in products]
+    aws.table("customers").put_item(
+        Item={"pk": pk, "sk": "RECS", "items": items, "computed_at": "2024-01-01T00:00:00.000Z"}
+    )
+
+
+def test_customer_list_is_filled_from_popular(aws):
+    _put(aws, "s1#c1", ["a", "b"], "similar")
+    _put(aws, "s1#__popular__", ["b", "p1", "p2", "p3"], "popular")
+    recs = store.get_recommendations(aws, "s1", "c1", 4)
+    assert [r["product_id"] for r in recs] == ["a", "b", "p1", "p2"]
+    assert recs[0] == {"product_id": "a", "score": 0.5, "reason": "similar"}
+    assert recs[2]["reason"] == "popular"
+
+
+def test_unknown_customer_gets_popular_and_empty_shop_gets_nothing(aws):
+    _put(aws, "s1#__popular__", ["p1", "p2"], "popular")
+    assert [r["product_id"] for r in store.get_recommendations(aws, "s1", "nobody", 5)] == ["p1", "p2"]
+    assert store.get_recommendations(aws, "other", "nobody", 5) == []
+
+
+def test_together_and_category_lists(aws):
+    _put(aws, "s1#__together__#tent", ["bag"], "bought_together")
+    _put(aws, "s1#__popular__#outdoor", ["tent"], "popular")
+    assert store.get_bought_together(aws, "s1", "tent")[0]["product_id"] == "bag"
+    assert store.get_popular(aws, "s1", category="outdoor")[0]["product_id"] == "tent"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "kaeri.predictions.store",
+        "track_api",
+        "evaluate_stream",
+        "evaluate_schedule",
+        "evaluate_fanout",
+        "evaluate_journey",
+        "evaluate_report",
+        "send_message",
+        "send_feedback",
+        "send_links",
+    ],
+)
+def test_functions_other_than_recommend_do_not_import_numpy(module):
+    # Given a fresh interpreter with the Lambda code paths of every function
+    paths = [ROOT / "layers/common"] + [ROOT / "functions" / f for f in ("track", "evaluate", "send")]
+    name = module.split(".")[-1]
+    if "." not in module and not any((p / f"{name}.py").exists() for p in paths):
+        pytest.skip(f"{module} does not exist yet")
+    code = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}; import {module}; print('numpy' in sys.modules)"
+    env = {"AWS_DEFAULT_REGION": "ap-northeast-1", "AWS_REGION": "ap-northeast-1", "PATH": "/usr/bin:/bin"}
+    # When the handler module is imported; then numpy stays out of the process
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
