@@ -1,0 +1,1 @@
+"""The Kaeri CDK app: one construct per concern, composed by KaeriStack."""

@@ -1,0 +1,187 @@
+"""The synthesized template against the one definitions it is built from (tables, topology)."""
+
+from __future__ import annotations
+
+import pytest
+from kaeri.tables import TABLES
+from kaeri.topology import FUNCTIONS, ROUTES
+
+pytestmark = pytest.mark.slow
+
+
+def _tables(synth) -> dict[str, dict]:
+    return {
+        r["Properties"]["TableName"]: r["Properties"]
+        for r in synth.resources("AWS::DynamoDB::Table").values()
+    }
+
+
+def _key_schema(schema: list[dict]) -> tuple:
+    return tuple((k["AttributeName"], k["KeyType"]) for k in schema)
+
+
+def test_given_the_app_when_synthesized_then_cdk_nag_reports_no_unacknowledged_error(synth):
+    errors = [
+        v
+        for plugin in (synth.report or {}).get("pluginReports", [])
+        for v in plugin.get("violations", [])
+        if v.get("severity") == "error"
+    ]
+    assert synth.ok, synth.error
+    assert errors == []
+
+
+def test_every_table_matches_its_definition_in_tables_py(synth):
+    deployed = _tables(synth)
+    assert set(deployed) == {t.physical_name("kaeri") for t in TABLES}
+    for spec in TABLES:
+        props = deployed[spec.physical_name("kaeri")]
+        expected = spec.create_table_kwargs("kaeri")
+        assert _key_schema(props["KeySchema"]) == _key_schema(expected["KeySchema"])
+        assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+            expected["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+        )
+        got_indexes = {
+            g["IndexName"]: _key_schema(g["KeySchema"]) for g in props.get("GlobalSecondaryIndexes", [])
+        }
+        want_indexes = {
+            g["IndexName"]: _key_schema(g["KeySchema"]) for g in expected.get("GlobalSecondaryIndexes", [])
+        }
+        assert got_indexes == want_indexes
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        if spec.stream:
+            assert props["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+        else:
+            assert "StreamSpecification" not in props
+
+
+def test_pii_tables_use_the_rotating_customer_managed_key(synth):
+    keys = synth.resources("AWS::KMS::Key")
+    deployed = _tables(synth)
+    for spec in TABLES:
+        sse = deployed[spec.physical_name("kaeri")].get("SSESpecification", {})
+        if spec.pii:
+            assert sse["SSEEnabled"] is True and sse["SSEType"] == "KMS"
+            key_id = sse["KMSMasterKeyId"]["Fn::GetAtt"][0]
+            assert keys[key_id]["Properties"]["EnableKeyRotation"] is True
+        else:
+            assert "KMSMasterKeyId" not in sse
+
+
+def test_stream_consumer_reports_partial_failures_bisects_and_has_an_on_failure_queue(synth):
+    mappings = [
+        m["Properties"]
+        for m in synth.resources("AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" in m["Properties"]
+    ]
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] >= 1
+    assert mapping["MaximumRecordAgeInSeconds"] > 0
+    destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    queue_id = destination["Fn::GetAtt"][0]
+    queue = synth.template["Resources"][queue_id]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    events_table = next(
+        k
+        for k, v in synth.resources("AWS::DynamoDB::Table").items()
+        if v["Properties"]["TableName"] == "kaeri-events"
+    )
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [events_table, "StreamArn"]}
+
+
+def _function_ids(synth) -> dict[str, str]:
+    return {
+        v["Properties"]["FunctionName"]: k
+        for k, v in synth.resources("AWS::Lambda::Function").items()
+        if "FunctionName" in v["Properties"]
+    }
+
+
+def _resource_paths(synth) -> dict[str, str]:
+    """Resource logical id -> full path, e.g. "/v1/webhooks/shopify/{topic+}"."""
+    resources = synth.resources("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(rid: str) -> str:
+        if rid not in paths:
+            props = resources[rid]["Properties"]
+            parent = props["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[rid] = f"{prefix}/{props['PathPart']}"
+        return paths[rid]
+
+    for rid in resources:
+        path_of(rid)
+    return paths
+
+
+def test_api_routes_equal_topology_routes_and_each_proxies_to_its_function(synth):
+    paths = _resource_paths(synth)
+    functions = {v: k for k, v in _function_ids(synth).items()}
+    deployed = set()
+    for method in synth.resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS":
+            continue
+        integration = props["Integration"]
+        assert integration["Type"] == "AWS_PROXY"
+        uri_parts = integration["Uri"]["Fn::Join"][1]
+        function_id = next(p["Fn::GetAtt"][0] for p in uri_parts if isinstance(p, dict) and "Fn::GetAtt" in p)
+        deployed.add((props["HttpMethod"], paths[props["ResourceId"]["Ref"]], functions[function_id]))
+    assert deployed == {(r.method, r.path, f"kaeri-{r.function.name}") for r in ROUTES}
+
+
+def test_api_stage_is_throttled_and_access_logged(synth):
+    (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    (settings,) = [s for s in props["MethodSettings"] if s["HttpMethod"] == "*" and s["ResourcePath"] == "/*"]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert "DestinationArn" in props["AccessLogSetting"]
+    assert props["TracingEnabled"] is True
+
+
+def test_each_function_has_its_own_role_and_log_group_with_retention(synth):
+    functions = synth.resources("AWS::Lambda::Function")
+    kaeri = {
+        k: v for k, v in functions.items() if v["Properties"].get("FunctionName", "").startswith("kaeri-")
+    }
+    roles = [v["Properties"]["Role"]["Fn::GetAtt"][0] for v in kaeri.values()]
+    assert len(roles) == len(set(roles))
+    log_groups = {
+        v["Properties"]["LogGroupName"]: v["Properties"]
+        for v in synth.resources("AWS::Logs::LogGroup").values()
+        if "LogGroupName" in v["Properties"]
+    }
+    for fn in kaeri.values():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        group = log_groups[f"/aws/lambda/{props['FunctionName']}"]
+        assert group["RetentionInDays"] > 0
+        env = props["Environment"]["Variables"]
+        assert env["KAERI_TABLE_PREFIX"] == "kaeri"
+        assert "KAERI_API_URL" in env and "POWERTOOLS_SERVICE_NAME" in env
+
+
+def test_numpy_layer_only_on_functions_that_declare_numpy(synth):
+    layers = synth.resources("AWS::Lambda::LayerVersion")
+    numpy_layer = next(k for k, v in layers.items() if "numpy" in v["Properties"].get("Description", ""))
+    by_name = {
+        v["Properties"]["FunctionName"]: v["Properties"]
+        for v in synth.resources("AWS::Lambda::Function").values()
+        if "FunctionName" in v["Properties"]
+    }
+    for spec in FUNCTIONS:
+        props = by_name.get(f"kaeri-{spec.name}")
+        if props is None:
+            continue
+        has_numpy = {"Ref": numpy_layer} in props.get("Layers", [])
+        assert has_numpy == spec.numpy, spec.name
+        assert has_numpy == (spec.name == "recommend-nightly")
