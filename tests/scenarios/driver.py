@@ -113,6 +113,7 @@ class Harness:
             type="track",
             event=name,
             user_id=customer_id or None,
+            anonymous_id=None if customer_id else "catalog",  # Kaeri's own catalog events have no customer
             properties=properties or {},
             timestamp=self.now,
             received_at=self.now,
