@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ class StreamPoller:
         self._lock = threading.Lock()
         self._shards: dict[str, _Shard] = {}
         self._stream_arn: str | None = None
+        self._refreshed = 0.0
 
     @property
     def stream_arn(self) -> str:
@@ -115,7 +117,9 @@ class StreamPoller:
     def poll_once(self) -> int:
         """Deliver at most one batch per shard; returns how many records were handled (0 = idle)."""
         with self._lock:
-            self._refresh_shards()
+            if not self._shards or time.monotonic() - self._refreshed > 5:
+                self._refresh_shards()
+                self._refreshed = time.monotonic()
             return sum(self._poll_shard(shard) for shard in self._shards.values())
 
     def _poll_shard(self, shard: _Shard) -> int:
