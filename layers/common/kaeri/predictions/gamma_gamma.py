@@ -63,13 +63,18 @@ def fit(frequency: ArrayLike, monetary: ArrayLike) -> GammaGammaFit:
         raise ValueError("Gamma-Gamma needs at least a few repeat customers")
     n = float(x.size)
 
+    if float(np.std(np.log(m))) < 1e-6:
+        raise ValueError("order values do not vary: nothing to pool")
+
     def negative(theta: Array) -> float:
+        if np.any(np.abs(theta) > 25.0):  # a degenerate optimum runs off to infinity: stop it
+            return np.inf
         p, q, g = np.exp(theta)
         return -float(_log_likelihood_rows(p, q, g, x, m).sum()) / n
 
     start = np.log(np.array([1.0, 2.0, float(np.mean(m))]))
-    best = nelder_mead(negative, start)
-    best = nelder_mead(negative, best.x, step=0.1)
+    best = nelder_mead(negative, start, max_iter=2000)
+    best = nelder_mead(negative, best.x, step=0.1, max_iter=2000)
     p, q, g = (float(v) for v in np.exp(best.x))
     return GammaGammaFit(GammaGammaParams(p, q, g), -best.fun * n, best.converged)
 
