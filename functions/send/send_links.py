@@ -66,7 +66,7 @@ def unsubscribe(token: str) -> Response:
 
 @app.get("/v1/r/<token>")
 def redirect(token: str) -> Response:
-    claim = actions().click(token, app.current_event.get_header_value("User-Agent"))
+    claim = actions().click(token, app.current_event.headers.get("User-Agent"))
     return Response(
         status_code=302,
         content_type=content_types.TEXT_PLAIN,

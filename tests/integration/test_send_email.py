@@ -11,6 +11,8 @@ from kaeri.delivery.request import SendRequest
 from kaeri.delivery.service import Delivery
 from kaeri.shops import clear_cache, create_shop
 
+pytestmark = pytest.mark.slow  # moto in-process: a few seconds per test
+
 SHOP = "shop-a"
 
 

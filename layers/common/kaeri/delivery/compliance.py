@@ -64,9 +64,8 @@ class Compliance:
         item = self.suppression(shop_id, address)
         if item is None:
             return False
-        if item.get("reason") == "unsubscribe" and consent_at and consent_at > item.get("at", ""):
-            return False
-        return True
+        reopted = item.get("reason") == "unsubscribe" and consent_at and consent_at > item.get("at", "")
+        return not reopted
 
     def suppress(self, shop_id: str, address: str, reason: str, detail: str | None = None) -> None:
         item: dict[str, Any] = {

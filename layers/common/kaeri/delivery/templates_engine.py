@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field, ValidationError
@@ -91,6 +91,8 @@ class Template(BaseModel):
 
 
 def _yen(value: Any, currency: str = "JPY") -> str:
+    if value is None or isinstance(value, Undefined):
+        return ""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -101,7 +103,7 @@ def _yen(value: Any, currency: str = "JPY") -> str:
 
 
 def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
-    if value is None:
+    if value is None or isinstance(value, Undefined):
         return ""
     if hasattr(value, "strftime"):
         return value.strftime(fmt)

@@ -1,0 +1,131 @@
+"""Unsubscribe (GET page, POST one-click), tracked redirects through the API handler, and LINE/SMS."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from boto3.dynamodb.conditions import Key
+from kaeri.delivery.service import Delivery
+
+from tests.integration.test_send_email import SHOP, request, seed
+
+pytestmark = pytest.mark.slow  # moto in-process: a few seconds per test
+
+
+def _api(method: str, path: str, body: str | None = None) -> dict:
+    return {
+        "resource": path.rsplit("/", 1)[0] + "/{token}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "pathParameters": {"token": path.rsplit("/", 1)[1]},
+        "requestContext": {"httpMethod": method, "path": path, "stage": "v1", "requestId": "r"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def links(aws, monkeypatch):
+    import send_links
+
+    monkeypatch.setattr(send_links, "_actions", None)
+    monkeypatch.setattr(send_links, "AwsClients", lambda: aws)
+    return send_links
+
+
+def _ctx():
+    return SimpleNamespace(
+        function_name="links", memory_limit_in_mb=128, invoked_function_arn="arn", aws_request_id="r"
+    )
+
+
+def test_one_click_unsubscribe_takes_effect_before_the_next_send(aws, links):
+    seed(aws)
+    delivery = Delivery.from_clients(aws)
+    delivery.send(request())
+    item = aws.table("messages").get_item(Key={"pk": f"{SHOP}#j1:s1"})["Item"]
+    url = item["headers"]["List-Unsubscribe"].strip("<>")
+    path = url.split("127.0.0.1:8787", 1)[1]
+
+    page = links.handler(_api("GET", path), _ctx())
+    assert page["statusCode"] == 200 and "<form" in page["body"] and "カエリ商店" in page["body"]
+    assert delivery.send(request(message_id="j1:s2")).status == "sent"  # GET changes nothing
+
+    done = links.handler(_api("POST", path, "List-Unsubscribe=One-Click"), _ctx())
+    assert done["statusCode"] == 200
+
+    assert delivery.send(request(message_id="j1:s3")).skip_reason in ("no_consent", "suppressed")
+    history = aws.table("customers").query(
+        KeyConditionExpression=Key("pk").eq(f"{SHOP}#c1") & Key("sk").begins_with("CONSENT#")
+    )
+    assert [h["status"] for h in history["Items"]] == ["revoked"]
+    assert history["Items"][0]["wording_version"]
+    events = aws.table("events").query(
+        IndexName="by_identity", KeyConditionExpression=Key("identity").eq(f"{SHOP}#c1")
+    )
+    assert [e["event"] for e in events["Items"]] == ["Unsubscribed"]
+
+
+def test_forged_and_cross_shop_tokens_are_refused(aws, links):
+    seed(aws)
+    from kaeri.delivery.links import LinkSigner, UnsubscribeClaim
+
+    forged = LinkSigner("guessed-secret", "x").unsubscribe_token(UnsubscribeClaim(SHOP, "c1", "email"))
+    assert links.handler(_api("POST", f"/v1/u/{forged}", ""), _ctx())["statusCode"] == 404
+    assert links.handler(_api("GET", "/v1/r/not-a-token", None), _ctx())["statusCode"] == 404
+    profile = aws.table("customers").get_item(Key={"pk": f"{SHOP}#c1", "sk": "PROFILE"})["Item"]
+    assert profile["consent"]["email"]["status"] == "granted"
+
+
+def test_tracked_link_redirects_and_records_the_click(aws, links):
+    seed(aws)
+    Delivery.from_clients(aws).send(request())
+    html = aws.table("messages").get_item(Key={"pk": f"{SHOP}#j1:s1"})["Item"]["html"]
+    path = "/v1/r/" + html.split("/v1/r/", 1)[1].split('"', 1)[0]
+    resp = links.handler(_api("GET", path), _ctx())
+    assert resp["statusCode"] == 302
+    assert (
+        resp["multiValueHeaders"]["Location"][0].startswith("https://shop.example/")
+        if "multiValueHeaders" in resp
+        else resp["headers"]["Location"].startswith("https://shop.example/")
+    )
+    events = aws.table("events").query(
+        IndexName="by_identity", KeyConditionExpression=Key("identity").eq(f"{SHOP}#c1")
+    )
+    clicked = [e for e in events["Items"] if e["event"] == "Message Link Clicked"]
+    assert clicked and clicked[0]["properties"]["message_id"] == "j1:s1"
+
+
+def test_line_then_sms_fallback_and_outbox(aws):
+    from kaeri.delivery.channels import LineChannel, SmsChannel, line_api_factory
+    from kaeri.delivery.outbox import list_outbox
+    from kaeri.local.line_server import LineServer
+
+    seed(
+        aws,
+        consent={"email": {"status": "revoked"}, "line": {"status": "granted"}, "sms": {"status": "granted"}},
+        line_user_id="U" + "a" * 32,
+        phone="+819012345678",
+    )
+    seed(aws, customer="c2", consent={"sms": {"status": "granted"}}, phone="+819000000000")
+    with LineServer() as server:
+        channels = {
+            "line": LineChannel(line_api_factory(server.url, lambda s: server.token)),
+            "sms": SmsChannel(aws.sns, "KAERI"),
+        }
+        delivery = Delivery.from_clients(aws, channels=channels)
+        line = delivery.send(request(channels=("email", "line", "sms")))
+        sms = delivery.send(request(message_id="j2:s1", customer="c2", channels=("email", "line", "sms")))
+        assert [p.to for p in server.received] == ["U" + "a" * 32]
+        assert server.received[0].retry_key
+    assert line.channel == "line" and line.status == "sent"
+    assert sms.channel == "sms" and sms.status == "sent"
+    rows = list_outbox(aws.table("messages"), SHOP)
+    assert {r["channel"] for r in rows} == {"line", "sms"}
+    assert all(r["text"] and r["user_id"] for r in rows)
+    json.dumps(rows, default=str)
