@@ -1,0 +1,68 @@
+"""Shared setup for the scenario benches: moto in-process, Kaeri tables, a journey state machine,
+and a counter of items DynamoDB reads return (botocore hooks)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any
+
+for name, value in (
+    ("AWS_ACCESS_KEY_ID", "bench"),
+    ("AWS_SECRET_ACCESS_KEY", "bench"),
+    ("AWS_DEFAULT_REGION", "ap-northeast-1"),
+    ("POWERTOOLS_SERVICE_NAME", "kaeri"),
+):
+    os.environ.setdefault(name, value)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+READ_OPERATIONS = ("GetItem", "Query", "Scan", "BatchGetItem")
+
+
+class ReadCounter:
+    def __init__(self) -> None:
+        self.items = Counter()
+        self.calls = Counter()
+
+    def __call__(
+        self, http_response: Any = None, parsed: dict | None = None, model: Any = None, **_: Any
+    ) -> None:
+        if model is None or model.name not in READ_OPERATIONS or not parsed:
+            return
+        self.calls[model.name] += 1
+        if "Items" in parsed:
+            self.items[model.name] += len(parsed["Items"])
+        elif "Item" in parsed:
+            self.items[model.name] += 1
+        elif "Responses" in parsed:
+            self.items[model.name] += sum(len(v) for v in parsed["Responses"].values())
+
+    @property
+    def total(self) -> int:
+        return sum(self.items.values())
+
+    def reset(self) -> None:
+        self.items.clear()
+        self.calls.clear()
+
+
+def setup_clients() -> tuple[Any, ReadCounter]:
+    from kaeri.aws import AwsClients
+    from kaeri.journeys.definition import build_definition
+    from kaeri.settings import Settings
+    from kaeri.tables import TABLES
+
+    clients = AwsClients(Settings())
+    for table in TABLES:
+        clients.dynamodb.create_table(**table.create_table_kwargs())
+    arn = clients.stepfunctions.create_state_machine(
+        name="kaeri-journey",
+        definition=json.dumps(build_definition({"journey-step": "arn:step", "send": "arn:send"})),
+        roleArn="arn:aws:iam::123456789012:role/kaeri-journey",
+    )["stateMachineArn"]
+    clients = AwsClients(clients.settings.model_copy(update={"journey_state_machine_arn": arn}))
+    counter = ReadCounter()
+    for client in (clients.dynamodb, clients.dynamodb_resource.meta.client):
+        client.meta.events.register("after-call.dynamodb", counter)
+    return clients, counter
