@@ -108,7 +108,11 @@ class FunctionRunner:
             )
         if str(code_dir) not in sys.path:
             sys.path.insert(0, str(code_dir))
-        module = importlib.import_module(module_name)
+        if module_name in sys.modules:
+            # A cold start: module-level clients of an earlier stack in this process point elsewhere.
+            module = importlib.reload(sys.modules[module_name])
+        else:
+            module = importlib.import_module(module_name)
         return getattr(module, attr)
 
     def available(self, function: Function) -> bool:

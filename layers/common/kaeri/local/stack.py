@@ -140,12 +140,9 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         self._started = True
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
-        self._moto.start()
+        self._moto = _start_moto(self.aws_port)
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint_url = f"http://{host}:{port}"
         # moto's state is per process; start from nothing even if an earlier stack ran here.
@@ -503,6 +500,41 @@ class LocalStack:
         if path == "/_local/info" and method == "GET":
             return 200, self.info()
         return 404, {"message": f"no local control {method} {path}"}
+
+
+_last_aws_port: int | None = None
+
+
+def _start_moto(port: int) -> Any:
+    """moto's server on loopback. With port 0, reuse the port of the previous stack in this process when
+    free, so clients cached by code outside the stack (module-level, warm) still reach the emulation."""
+    from moto.server import ThreadedMotoServer
+
+    global _last_aws_port
+    candidates = [port] if port else ([_last_aws_port, 0] if _last_aws_port else [0])
+    for index, candidate in enumerate(candidates):
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=candidate, verbose=False)
+        try:
+            _bind_check(candidate)
+            server.start()
+        except OSError:
+            if index == len(candidates) - 1:
+                raise
+            continue
+        _last_aws_port = server.get_host_and_port()[1]
+        return server
+    raise RuntimeError("unreachable")
+
+
+def _bind_check(port: int) -> None:
+    """Fail fast (OSError) when a fixed port is taken; ThreadedMotoServer would hang in its thread."""
+    if not port:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
 
 
 def journey_definition(region: str) -> dict[str, Any]:
