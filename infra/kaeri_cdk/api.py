@@ -89,9 +89,7 @@ class Api(Construct):
     def add_routes(self, functions: dict[str, KaeriFunction]) -> None:
         integrations: dict[str, apigw.LambdaIntegration] = {}
         for route in ROUTES:
-            fn = functions.get(route.function.name)
-            if fn is None:
-                continue
+            fn = functions[route.function.name]
             if route.function.name not in integrations:
                 integrations[route.function.name] = apigw.LambdaIntegration(fn.function, proxy=True)
             resource = self.rest_api.root.resource_for_path(route.path.lstrip("/"))

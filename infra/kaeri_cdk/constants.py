@@ -92,7 +92,7 @@ OUTPUT_REPORTS_BUCKET = "ReportsBucket"
 OUTPUT_CONFIGURATION_SET = "SesConfigurationSet"
 OUTPUT_SCHEDULE_GROUP = "ScheduleGroup"
 OUTPUT_SCHEDULER_ROLE = "SchedulerRoleArn"
-OUTPUT_LINE_SECRET = "LineChannelTokenSecretName"
+OUTPUT_SCHEDULE_TARGET = "ScheduleTargetArn"
 OUTPUT_LINK_SECRET = "LinkSigningSecretName"
 
 

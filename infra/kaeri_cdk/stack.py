@@ -8,10 +8,15 @@ from constructs import Construct
 from kaeri_cdk import constants as c
 from kaeri_cdk.api import Api
 from kaeri_cdk.data import Data
+from kaeri_cdk.delivery import Delivery
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.ingest import Ingest
+from kaeri_cdk.journeys import Journeys
 from kaeri_cdk.layers import Layers
+from kaeri_cdk.monitoring import Monitoring
 from kaeri_cdk.nag import AcknowledgeAcceptedWildcards
+from kaeri_cdk.recommend import Recommend
+from kaeri_cdk.reports import Reports
 
 
 class KaeriStack(Stack):
@@ -28,13 +33,75 @@ class KaeriStack(Stack):
         self.layers = Layers(self, "Layers", placeholder=ctx(c.CTX_LAYERS) == "skip")
         self.api = Api(self, "Api", prefix=prefix, public_url=ctx(c.CTX_API_URL))
         self.ingest = Ingest(self, "Ingest", data=self.data, layers=self.layers)
+        self.delivery = Delivery(
+            self,
+            "Delivery",
+            data=self.data,
+            layers=self.layers,
+            sender_identity=ctx(c.CTX_SENDER_IDENTITY) or "*",
+            removal_policy=removal,
+        )
+        self.journeys = Journeys(
+            self,
+            "Journeys",
+            data=self.data,
+            layers=self.layers,
+            send=self.delivery.send,
+            journey_starters=[self.ingest.stream_consumer],
+        )
+        self.recommend = Recommend(
+            self, "Recommend", data=self.data, layers=self.layers, schedule_group=self.journeys.schedule_group
+        )
+        self.reports = Reports(
+            self,
+            "Reports",
+            data=self.data,
+            layers=self.layers,
+            schedule_group=self.journeys.schedule_group,
+            removal_policy=removal,
+        )
 
-        self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in self.ingest.functions}
-        for fn in self.functions.values():
+        all_functions = [
+            *self.ingest.functions,
+            *self.delivery.functions,
+            *self.journeys.functions,
+            *self.recommend.functions,
+            *self.reports.functions,
+        ]
+        self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
+        for fn in all_functions:
             fn.add_environment("KAERI_API_URL", self.api.url)
         self.api.add_routes(self.functions)
 
-        CfnOutput(self, c.OUTPUT_API_URL, value=self.api.url)
-        CfnOutput(self, c.OUTPUT_TABLE_PREFIX, value=prefix)
-        CfnOutput(self, c.OUTPUT_REGION, value=self.region)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            prefix=prefix,
+            functions=all_functions,
+            stream_consumer=self.ingest.stream_consumer,
+            dead_letter_queues={
+                "StreamFailures": self.ingest.stream_failures,
+                "FanoutDeadLetters": self.journeys.fanout_dlq,
+            },
+            state_machine=self.journeys.state_machine,
+            rest_api=self.api.rest_api,
+            alarm_email=ctx(c.CTX_ALARM_EMAIL),
+        )
+
+        outputs = {
+            c.OUTPUT_API_URL: self.api.url,
+            c.OUTPUT_TABLE_PREFIX: prefix,
+            c.OUTPUT_REGION: self.region,
+            c.OUTPUT_FANOUT_QUEUE: self.journeys.fanout_queue.queue_url,
+            c.OUTPUT_REPORTS_BUCKET: self.reports.bucket.bucket_name,
+            c.OUTPUT_CONFIGURATION_SET: self.delivery.configuration_set.configuration_set_name,
+            c.OUTPUT_SCHEDULE_GROUP: self.journeys.schedule_group_name,
+            c.OUTPUT_SCHEDULER_ROLE: self.journeys.scheduler_role.role_arn,
+            c.OUTPUT_SCHEDULE_TARGET: self.journeys.schedule_target_arn,
+            c.OUTPUT_LINK_SECRET: self.delivery.link_secret.secret_name,
+        }
+        if self.journeys.state_machine is not None:
+            outputs[c.OUTPUT_STATE_MACHINE] = self.journeys.state_machine.state_machine_arn
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
         Aspects.of(self).add(AcknowledgeAcceptedWildcards())

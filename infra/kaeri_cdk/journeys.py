@@ -1,0 +1,168 @@
+"""Journeys and scheduled scenarios: the Step Functions journey machine, the scenario schedules'
+group and role, the fan-out queue, and the evaluate functions they drive."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+from kaeri.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, JOURNEY_STEP, SEND
+
+from kaeri_cdk import constants as c
+from kaeri_cdk.data import Data
+from kaeri_cdk.function import KaeriFunction
+from kaeri_cdk.layers import Layers
+from kaeri_cdk.nag import acknowledge
+from kaeri_cdk.queues import dead_letter_queue, work_queue
+
+try:  # the scenario engine owns the ASL; without it the stack deploys everything but the machine
+    from kaeri.journeys.definition import build_definition
+except ImportError:  # pragma: no cover - only while the scenario engine is being written
+    build_definition = None
+
+
+class Journeys(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        data: Data,
+        layers: Layers,
+        send: KaeriFunction,
+        journey_starters: list[KaeriFunction],
+    ) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        prefix = data.prefix
+
+        self.schedule_group = scheduler.CfnScheduleGroup(self, "ScheduleGroup", name=prefix)
+        self.schedule_group_name = prefix
+        schedule_function_name = c.function_name(prefix, EVALUATE_SCHEDULE.name)
+        # Built from the name, not a reference, so the function may carry its own ARN in its environment.
+        self.schedule_target_arn = schedule_target_arn = stack.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=schedule_function_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+        self.fanout_dlq = dead_letter_queue(
+            self, "FanoutDeadLetters", purpose="fan-out chunks that kept failing"
+        )
+        fanout_timeout = c.FUNCTION_TIMEOUT[EVALUATE_FANOUT.name]
+        self.fanout_queue = work_queue(
+            self,
+            "FanoutQueue",
+            visibility=Duration.seconds(fanout_timeout.to_seconds() * 6),
+            dlq=self.fanout_dlq,
+        )
+
+        self.journey_step = KaeriFunction(self, JOURNEY_STEP, data=data, layers=layers)
+        self.schedule = KaeriFunction(
+            self,
+            EVALUATE_SCHEDULE,
+            data=data,
+            layers=layers,
+            environment={
+                "KAERI_FANOUT_QUEUE_URL": self.fanout_queue.queue_url,
+                "KAERI_SCHEDULE_GROUP": self.schedule_group_name,
+                "KAERI_SCHEDULE_TARGET_ARN": schedule_target_arn,
+            },
+        )
+        self.fanout = KaeriFunction(self, EVALUATE_FANOUT, data=data, layers=layers)
+        self.fanout_queue.grant_send_messages(self.schedule.role)
+        self.fanout.function.add_event_source(
+            sources.SqsEventSource(
+                self.fanout_queue, batch_size=c.FANOUT_BATCH_SIZE, report_batch_item_failures=True
+            )
+        )
+
+        self._scenario_schedules(stack, schedule_target_arn)
+
+        self.state_machine: sfn.StateMachine | None = None
+        if build_definition is not None:
+            self.state_machine = self._state_machine(prefix, send)
+            for fn in (*journey_starters, self.schedule, self.fanout):
+                self.state_machine.grant_start_execution(fn.role)
+                fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+
+    def _scenario_schedules(self, stack: Stack, target_arn: str) -> None:
+        """The role Scheduler assumes for per-scenario schedules, which evaluate-schedule may manage."""
+        self.scheduler_role = iam.Role(
+            self,
+            "ScenarioSchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Kaeri: EventBridge Scheduler invokes evaluate-schedule for scenario schedules",
+        )
+        self.scheduler_role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target_arn])
+        )
+        schedules = stack.format_arn(
+            service="scheduler", resource="schedule", resource_name=f"{self.schedule_group_name}/*"
+        )
+        self.schedule.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "scheduler:CreateSchedule",
+                    "scheduler:UpdateSchedule",
+                    "scheduler:DeleteSchedule",
+                    "scheduler:GetSchedule",
+                ],
+                resources=[schedules],
+            )
+        )
+        self.scheduler_role.grant_pass_role(self.schedule.role)
+        self.schedule.add_environment("KAERI_SCHEDULE_ROLE_ARN", self.scheduler_role.role_arn)
+
+    def _state_machine(self, prefix: str, send: KaeriFunction) -> sfn.StateMachine:
+        stack = Stack.of(self)
+        definition = build_definition(
+            {
+                JOURNEY_STEP.name: self.journey_step.function.function_arn,
+                SEND.name: send.function.function_arn,
+            }
+        )
+        body = definition if isinstance(definition, str) else stack.to_json_string(definition)
+        role = iam.Role(
+            self,
+            "JourneyRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="Kaeri journeys: invoke journey-step and send, nothing else",
+        )
+        for fn in (self.journey_step, send):
+            fn.function.grant_invoke(role)
+        log_group = logs.LogGroup(
+            self,
+            "JourneyLogs",
+            log_group_name=f"/aws/vendedlogs/states/{prefix}-journeys",
+            retention=c.LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        machine = sfn.StateMachine(
+            self,
+            "JourneyStateMachine",
+            state_machine_name=f"{prefix}-journeys",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(body),
+            role=role,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "CloudWatch Logs vended-delivery actions (logs:CreateLogDelivery, ...) and X-Ray trace "
+            "segments have no resource-level permissions; added by the machine's logging and tracing.",
+        )
+        return machine
+
+    @property
+    def functions(self) -> list[KaeriFunction]:
+        return [self.schedule, self.fanout, self.journey_step]

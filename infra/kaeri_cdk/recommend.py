@@ -1,0 +1,34 @@
+"""Recommendations and predictions: the nightly numpy function and its schedule."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+from kaeri.topology import RECOMMEND_NIGHTLY
+
+from kaeri_cdk import constants as c
+from kaeri_cdk.data import Data
+from kaeri_cdk.function import KaeriFunction
+from kaeri_cdk.layers import Layers
+from kaeri_cdk.schedules import NightlySchedule
+
+
+class Recommend(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        data: Data,
+        layers: Layers,
+        schedule_group: scheduler.CfnScheduleGroup,
+    ) -> None:
+        super().__init__(scope, id)
+        self.nightly = KaeriFunction(self, RECOMMEND_NIGHTLY, data=data, layers=layers)
+        NightlySchedule(
+            self, "Nightly", target=self.nightly, group=schedule_group, cron=c.RECOMMEND_NIGHTLY_CRON
+        )
+
+    @property
+    def functions(self) -> list[KaeriFunction]:
+        return [self.nightly]
