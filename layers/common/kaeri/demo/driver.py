@@ -11,6 +11,7 @@ API, which records Message Link Clicked). A response raises the customer's chanc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -368,8 +369,11 @@ def run_demo(options: DemoOptions) -> int:
     # The handlers run in this process: keep their per-request logs out of the demo's output.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     logging.getLogger("kaeri").setLevel(logging.ERROR)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     try:
-        result = run(options, console)
+        # Handlers print metrics to stdout as Lambda does; with --json only the KPIs go there.
+        with contextlib.redirect_stdout(sys.stderr if options.json else sys.stdout):
+            result = run(options, console)
     except DemoError as exc:
         console.print(f"[red]demo stopped:[/red] {exc}")
         return 1

@@ -264,9 +264,6 @@ class SyntheticShop:
         }
         expire = (at + timedelta(days=60)).date().isoformat()
         return [
-            _call(
-                "track", at, userId=c.customer_id, event="Checkout Started", properties={"products": lines}
-            ),
             _call("track", at, userId=c.customer_id, event="Order Completed", properties=order),
             _call(
                 "identify",
