@@ -10,6 +10,9 @@ from pydantic import BaseModel
 from kaeri.tables import TABLES
 
 
+_ENV_NAMES = {"local": "KAERI_LOCAL_MODE"}
+
+
 class Settings(BaseModel):
     table_prefix: str = "kaeri"
     region: str = "ap-northeast-1"
@@ -41,7 +44,7 @@ class Settings(BaseModel):
         env = dict(os.environ if env is None else env)
         values: dict[str, object] = {}
         for name in cls.model_fields:
-            raw = env.get(f"KAERI_{name.upper()}")
+            raw = env.get(_ENV_NAMES.get(name, f"KAERI_{name.upper()}"))
             if raw is not None:
                 values[name] = raw
         if "region" not in values and env.get("AWS_REGION"):

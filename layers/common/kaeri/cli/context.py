@@ -31,12 +31,9 @@ class Target:
 
 
 def local_file() -> Path:
-    """KAERI_LOCAL_FILE, else KAERI_LOCAL when it names a file (not the local stack's own flag "1"), else
-    .kaeri/local.json in the working directory."""
-    named = os.environ.get("KAERI_LOCAL_FILE") or os.environ.get("KAERI_LOCAL", "")
-    if named and named.lower() not in ("1", "0", "true", "false", "yes", "no"):
-        return Path(named)
-    return LOCAL_FILE
+    """KAERI_LOCAL names the local stack's JSON file; else .kaeri/local.json in the working directory."""
+    named = os.environ.get("KAERI_LOCAL")
+    return Path(named) if named else LOCAL_FILE
 
 
 def resolve(stack: str | None = None, shop: str | None = None) -> Target:

@@ -225,7 +225,7 @@ class LocalStack:
             "KAERI_REGION": settings.region,
             "KAERI_TABLE_PREFIX": settings.table_prefix,
             "KAERI_API_URL": settings.api_url,
-            "KAERI_LOCAL": "1",
+            "KAERI_LOCAL_MODE": "1",
             "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "kaeri"),
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kaeri"),
             "POWERTOOLS_TRACE_DISABLED": "true",
