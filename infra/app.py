@@ -15,7 +15,8 @@ HERE = Path(__file__).resolve().parent
 for path in (HERE, HERE.parent / "layers" / "common"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+for _warning in ("DEPRECATED", "END_OF_LIFE"):
+    os.environ.setdefault(f"JSII_SILENCE_WARNING_{_warning}_NODE_VERSION", "1")
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402

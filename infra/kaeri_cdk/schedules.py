@@ -49,4 +49,4 @@ class NightlySchedule(Construct):
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
             ),
         )
-        self.schedule.add_dependency(group)
+        self.schedule.node.add_dependency(group)

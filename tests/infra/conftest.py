@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+for _warning in ("DEPRECATED", "END_OF_LIFE"):
+    os.environ.setdefault(f"JSII_SILENCE_WARNING_{_warning}_NODE_VERSION", "1")
 
 REPO = Path(__file__).resolve().parents[2]
 INPUTS = ("infra", "layers/common/kaeri", "functions", "cdk.json", "pyproject.toml")
