@@ -328,6 +328,7 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
                 )
         end = start + timedelta(days=options.days)
         stack.advance_to(end)
+        responder.respond(shop or _NoShop(), end - timedelta(days=2), end)
         timings["simulate"] = time.perf_counter() - mark
         mark = time.perf_counter()
         from kaeri.analytics.reader import KpiReader
