@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from kaeri.scenarios.loader import ScenarioError, json_schema, load_text, parse_scenario, to_yaml
 from kaeri.scenarios.presets import PRESET_IDS, preset, presets
 
