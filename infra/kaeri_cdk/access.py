@@ -29,6 +29,7 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "journeys": "rw",
         "config": "r",
         "events": "r",
+        "messages": "rw",  # holdout skips are logged
         "idempotency": "rw",
     },
     "evaluate-fanout": {
@@ -37,14 +38,15 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "config": "r",
         "events": "r",
         "catalog": "r",
-        "messages": "r",
+        "messages": "rw",  # holdout skips are logged
         "idempotency": "rw",
     },
     # The state machine's check step: audience, exits, caps, quiet hours.
-    "journey-step": {"customers": "r", "journeys": "rw", "config": "r", "events": "r", "messages": "r"},
+    # Writes skip records (capped, exited, ...) and the shop's daily send counter.
+    "journey-step": {"customers": "r", "journeys": "rw", "config": "rw", "events": "r", "messages": "rw"},
     # Records the intent first, renders, delivers; suppression and consent live on customers.
     "send": {
-        "customers": "r",
+        "customers": "rw",  # consent history and suppression reads/writes
         "messages": "rw",
         "config": "r",
         "catalog": "r",

@@ -134,6 +134,7 @@ CUSTOMERS = Table(
             purpose="customers interested in a product, by time (restock reminders)",
         ),
     ),
+    ttl_attribute="expires_at",  # interest items (restock audience) expire
     pii=True,
     purpose="profiles, identity aliases, consent history, suppression list, recommendations",
 )
