@@ -22,6 +22,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = 10_000
 BATCH = 100
+# The stream consumer runs over the first STREAM_EVENTS of the same events (in stream order): moto
+# makes its several reads per event slow, and the per-event write ratio settles well before 10,000.
+STREAM_EVENTS = 1_000
 WRITE_KEY = "wk_bench"
 CONTEXT = SimpleNamespace(
     function_name="track-api",
@@ -188,6 +191,7 @@ def run() -> dict[str, float | int | str]:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Kaeri")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "kaeri")
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines on stdout
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics")
@@ -253,7 +257,8 @@ def run() -> dict[str, float | int | str]:
                 break
             scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         stored.sort(key=lambda i: int(i["message_id"].split("-")[1]))
-        records = _stream_records(stored)
+        records = _stream_records(stored[:STREAM_EVENTS])
+        results["stream_events"] = len(records)
         before = counter.count
         started = time.perf_counter()
         failures = 0
@@ -263,8 +268,11 @@ def run() -> dict[str, float | int | str]:
         stream_writes = counter.count - before
         results["stream_seconds"] = round(time.perf_counter() - started, 1)
         results["stream_failures"] = failures
-        results["stream_write_requests_per_event"] = round(stream_writes / len(items), 3)
-        results["end_to_end_write_requests_per_event"] = round((track_writes + stream_writes) / len(items), 3)
+        stream_per_event = stream_writes / len(records)
+        results["stream_write_requests_per_event"] = round(stream_per_event, 3)
+        results["end_to_end_write_requests_per_event"] = round(
+            track_writes / len(items) + stream_per_event, 3
+        )
     results["cold_import_ms"] = cold_import_ms()
     return results
 
