@@ -36,8 +36,8 @@ from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_ski
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
-from kaeri.events import from_dynamo
 from kaeri.profiles.model import Profile
+from kaeri.profiles.repository import profile_from_item
 
 __all__ = ["Delivery", "SendRequest", "SendResult", "SendRetryable", "SendInProgress", "record_skip"]
 
@@ -64,12 +64,7 @@ def dynamo_profile_loader(customers_table: Any) -> ProfileLoader:
         item = customers_table.get_item(
             Key={"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}, ConsistentRead=True
         ).get("Item")
-        if not item:
-            return None
-        data = from_dynamo(item)
-        data.setdefault("shop_id", shop_id)
-        data.setdefault("customer_id", customer_id)
-        return Profile.model_validate(data)
+        return profile_from_item(item) if item else None
 
     return load
 

@@ -27,6 +27,7 @@ from kaeri.aws import AwsClients
 from kaeri.local.api import ApiServer
 from kaeri.local.durations import parse_duration
 from kaeri.local.functions import FunctionRunner, UnknownFunctionError, function_arns
+from kaeri.local.line_server import LineServer
 from kaeri.local.queues import QueuePoller
 from kaeri.local.streams import StreamPoller
 from kaeri.settings import Settings, get_settings
@@ -113,6 +114,7 @@ class LocalStack:
         self.resources: Resources | None = None
         self._moto: Any = None
         self._api: ApiServer | None = None
+        self.line: LineServer | None = None
         self._previous_clock: kaeri_clock.Clock | None = None
         self._saved_env: dict[str, str | None] = {}
         self._work_lock = threading.RLock()
@@ -152,6 +154,8 @@ class LocalStack:
 
         self._api = ApiServer(self.runner, self._control, port=self.port)
         self.api_url = self._api.url
+        # LINE pushes go to a loopback endpoint that speaks the Messaging API.
+        self.line = LineServer().start()
 
         if self.clock_mode == "manual":
             self.clock = kaeri_clock.ManualClock(self.start_time)
@@ -162,6 +166,7 @@ class LocalStack:
             region=self.region,
             table_prefix=self.table_prefix,
             api_url=self.api_url,
+            line_api_endpoint=self.line.url,
             local=True,
         )
         self._set_env(bootstrap, None)
@@ -198,6 +203,9 @@ class LocalStack:
         if self._api:
             self._api.stop()
             self._api = None
+        if self.line:
+            self.line.stop()
+            self.line = None
         if self._moto:
             try:
                 self._moto.stop()
@@ -225,6 +233,7 @@ class LocalStack:
             "KAERI_REGION": settings.region,
             "KAERI_TABLE_PREFIX": settings.table_prefix,
             "KAERI_API_URL": settings.api_url,
+            "KAERI_LINE_API_ENDPOINT": settings.line_api_endpoint,
             "KAERI_LOCAL_MODE": "1",
             "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "kaeri"),
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kaeri"),
