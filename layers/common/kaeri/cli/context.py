@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import typer
+
 from kaeri.aws import AwsClients
 from kaeri.settings import Settings
 
@@ -65,3 +67,17 @@ def resolve(stack: str | None = None, shop: str | None = None) -> Target:
         write_key=info.get("write_key"),
         local=True,
     )
+
+
+# Options and target resolution shared by every command group.
+STACK_OPTION = typer.Option(None, "--stack", help="deployed stack name (default: the running local stack)")
+SHOP_OPTION = typer.Option(None, "--shop", help="shop id (default: the local stack's shop)")
+
+
+def target_or_exit(stack: str | None, shop: str | None) -> Target:
+    """resolve(), or a one-line error and exit status 2 when there is no stack to talk to."""
+    try:
+        return resolve(stack, shop)
+    except NoStackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None

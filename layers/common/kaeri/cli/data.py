@@ -7,22 +7,12 @@ from typing import Any
 
 import typer
 
-from kaeri.cli.context import NoStackError, Target, resolve
+from kaeri.cli.context import SHOP_OPTION, STACK_OPTION, Target, target_or_exit
 
 profiles_app = typer.Typer(help="Customer profiles kept from the tracked events.", no_args_is_help=True)
 events_app = typer.Typer(help="Tracked events as stored.", no_args_is_help=True)
 
-STACK = typer.Option(None, help="a deployed stack's name (default: the local stack)")
-SHOP = typer.Option(None, help="shop id (default: the local stack's shop)")
 AS_JSON = typer.Option(False, "--json", help="print JSON instead of a table")
-
-
-def _target(stack: str | None, shop: str | None) -> Target:
-    try:
-        return resolve(stack, shop)
-    except NoStackError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _print_json(data: Any) -> None:
@@ -61,13 +51,13 @@ def register(app: typer.Typer) -> None:
     def show(
         user_id: str = typer.Argument(..., help="the customer's user id (or anon:ANONYMOUS_ID)"),
         as_json: bool = AS_JSON,
-        stack: str | None = STACK,
-        shop: str | None = SHOP,
+        stack: str | None = STACK_OPTION,
+        shop: str | None = SHOP_OPTION,
     ) -> None:
         """Show one customer's profile."""
         from kaeri.profiles.repository import ProfileRepository
 
-        target = _target(stack, shop)
+        target = target_or_exit(stack, shop)
         repo = ProfileRepository(target.clients)
         customer_id = repo.resolve(target.shop_id, user_id)
         profile = repo.get(target.shop_id, customer_id)
@@ -98,11 +88,11 @@ def register(app: typer.Typer) -> None:
         user: str = typer.Option(..., "--user", help="the customer's user id"),
         limit: int = typer.Option(100, help="at most this many, newest kept"),
         as_json: bool = AS_JSON,
-        stack: str | None = STACK,
-        shop: str | None = SHOP,
+        stack: str | None = STACK_OPTION,
+        shop: str | None = SHOP_OPTION,
     ) -> None:
         """List a customer's events (including those sent before they logged in), oldest first."""
-        target = _target(stack, shop)
+        target = target_or_exit(stack, shop)
         events = events_for(target, user, limit)
         if as_json:
             _print_json(events)

@@ -7,28 +7,17 @@ from pathlib import Path
 
 import typer
 
-STACK = typer.Option(None, "--stack", help="deployed stack name (default: the running local stack)")
-SHOP = typer.Option(None, "--shop", help="shop id (default: the local stack's shop)")
+from kaeri.cli.context import SHOP_OPTION, STACK_OPTION, target_or_exit
 
 templates = typer.Typer(help="Message templates: push, list, preview.", no_args_is_help=True)
 outbox = typer.Typer(help="What was delivered, as rendered.", no_args_is_help=True)
 
 
-def _target(stack: str | None, shop: str | None):
-    from kaeri.cli.context import NoStackError, resolve
-
-    try:
-        return resolve(stack, shop)
-    except NoStackError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-
-
 @templates.command("push")
 def push(
     path: Path = typer.Argument(..., exists=True, help="a template file (.j2) or a directory of them"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Compile and store templates as new versions (unchanged ones keep their version)."""
     from kaeri.delivery.template_store import TemplateStore
@@ -45,7 +34,7 @@ def push(
             failed = True
     if failed:
         raise typer.Exit(1)
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     store = TemplateStore(target.clients.table("config"))
     for template in parsed:
         result = store.push(target.shop_id, template)
@@ -55,12 +44,14 @@ def push(
 
 @templates.command("list")
 def list_(
-    stack: str | None = STACK, shop: str | None = SHOP, as_json: bool = typer.Option(False, "--json")
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Templates of the shop: pushed versions and the packaged defaults."""
     from kaeri.delivery.template_store import TemplateStore
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     rows = TemplateStore(target.clients.table("config")).list(target.shop_id)
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -75,13 +66,13 @@ def preview(
     user: str = typer.Option(..., "--user", help="customer (user) id whose profile fills the template"),
     channel: str | None = typer.Option(None, "--channel", help="email, line or sms (default: the first)"),
     out: Path | None = typer.Option(None, "--out", help="write the rendered HTML here"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Render a template for a real customer of the target stack (nothing is sent)."""
     from kaeri.delivery.preview import PreviewError, preview_message
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     try:
         result = preview_message(target.clients, target.shop_id, template_id, user, channel)
     except PreviewError as exc:
@@ -98,13 +89,13 @@ def outbox_list(
     limit: int = typer.Option(20, "--limit"),
     include_skipped: bool = typer.Option(False, "--all", help="also skipped and failed messages"),
     as_json: bool = typer.Option(False, "--json"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Messages delivered (newest first): channel, recipient, user, scenario, step, subject, headers, text."""
     from kaeri.delivery.outbox import list_outbox
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     rows = list_outbox(
         target.clients.table("messages"), target.shop_id, limit=limit, include_skipped=include_skipped
     )

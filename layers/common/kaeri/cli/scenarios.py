@@ -6,20 +6,9 @@ from pathlib import Path
 
 import typer
 
-STACK = typer.Option(None, "--stack", help="deployed stack name (default: the running local stack)")
-SHOP = typer.Option(None, "--shop", help="shop id (default: the local stack's shop)")
+from kaeri.cli.context import SHOP_OPTION, STACK_OPTION, target_or_exit
 
 group = typer.Typer(help="Scenarios: what to send, to whom and when.", no_args_is_help=True)
-
-
-def _target(stack: str | None, shop: str | None):
-    from kaeri.cli.context import NoStackError, resolve
-
-    try:
-        return resolve(stack, shop)
-    except NoStackError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
 
 
 def _load(path: Path):
@@ -58,14 +47,16 @@ def validate(file: Path = typer.Argument(..., exists=True, readable=True)) -> No
 
 @group.command()
 def push(
-    path: Path = typer.Argument(..., exists=True), stack: str | None = STACK, shop: str | None = SHOP
+    path: Path = typer.Argument(..., exists=True),
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Store a new version of each scenario in FILE or DIR (earlier versions are kept)."""
     from kaeri.scenarios.loader import scenario_files
     from kaeri.scenarios.store import ScenarioStore
 
     scenarios = [_load(p) for p in scenario_files(path)]
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     store = ScenarioStore(target.clients)
     for scenario in scenarios:
         stored = store.push(target.shop_id, scenario)
@@ -74,11 +65,11 @@ def push(
 
 
 @group.command("list")
-def list_(stack: str | None = STACK, shop: str | None = SHOP) -> None:
+def list_(stack: str | None = STACK_OPTION, shop: str | None = SHOP_OPTION) -> None:
     """The shop's scenarios with version, state and trigger."""
     from kaeri.scenarios.store import ScenarioStore
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     for stored in sorted(ScenarioStore(target.clients).list(target.shop_id), key=lambda s: s.id):
         trigger = stored.scenario.trigger
         what = trigger.event.event if trigger.event else trigger.cron()
@@ -90,14 +81,14 @@ def list_(stack: str | None = STACK, shop: str | None = SHOP) -> None:
 def show(
     scenario_id: str,
     version: int | None = typer.Option(None, "--version"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Print a scenario (latest version unless --version) as YAML."""
     from kaeri.scenarios.loader import to_yaml
     from kaeri.scenarios.store import ScenarioNotFound, ScenarioStore
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     store = ScenarioStore(target.clients)
     try:
         stored = store.get(target.shop_id, scenario_id, version)
@@ -114,7 +105,7 @@ def show(
 def _set_enabled(scenario_id: str, enabled: bool, stack: str | None, shop: str | None) -> None:
     from kaeri.scenarios.store import ScenarioNotFound, ScenarioStore
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     try:
         stored = ScenarioStore(target.clients).set_enabled(target.shop_id, scenario_id, enabled)
     except ScenarioNotFound as exc:
@@ -126,13 +117,13 @@ def _set_enabled(scenario_id: str, enabled: bool, stack: str | None, shop: str |
 
 
 @group.command()
-def enable(scenario_id: str, stack: str | None = STACK, shop: str | None = SHOP) -> None:
+def enable(scenario_id: str, stack: str | None = STACK_OPTION, shop: str | None = SHOP_OPTION) -> None:
     """Start running a scenario (creates its schedule when it is scheduled)."""
     _set_enabled(scenario_id, True, stack, shop)
 
 
 @group.command()
-def disable(scenario_id: str, stack: str | None = STACK, shop: str | None = SHOP) -> None:
+def disable(scenario_id: str, stack: str | None = STACK_OPTION, shop: str | None = SHOP_OPTION) -> None:
     """Stop starting new journeys (running journeys finish on their version)."""
     _set_enabled(scenario_id, False, stack, shop)
 
@@ -140,8 +131,8 @@ def disable(scenario_id: str, stack: str | None = STACK, shop: str | None = SHOP
 @group.command()
 def init(
     lang: str = typer.Option("ja", "--lang", help="default copy language: ja or en"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Install the eleven built-in scenarios, disabled until enabled."""
     from kaeri.scenarios.presets import presets
@@ -150,7 +141,7 @@ def init(
     if lang not in ("ja", "en"):
         typer.echo("--lang must be ja or en", err=True)
         raise typer.Exit(2)
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     store = ScenarioStore(target.clients)
     for scenario in presets(lang):
         try:
@@ -168,15 +159,15 @@ def init(
 def preview(
     scenario_id: str,
     user: str = typer.Option(..., "--user", help="customer (user) id"),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Which steps would fire for this customer, when, and why or why not."""
     from kaeri import clock
     from kaeri.journeys.preview import preview as run_preview
     from kaeri.scenarios.store import ScenarioNotFound
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     try:
         lines = run_preview(target.clients, target.shop_id, scenario_id, user, clock.now())
     except ScenarioNotFound as exc:
@@ -192,8 +183,8 @@ def rules(
     file: Path | None = typer.Argument(
         None, help="YAML with timezone, frequency_caps, quiet_hours, daily_limit"
     ),
-    stack: str | None = STACK,
-    shop: str | None = SHOP,
+    stack: str | None = STACK_OPTION,
+    shop: str | None = SHOP_OPTION,
 ) -> None:
     """Show the shop-wide rules, or replace them from FILE."""
     import yaml
@@ -201,7 +192,7 @@ def rules(
     from kaeri.scenarios.loader import ScenarioError, parse_rules
     from kaeri.scenarios.store import ScenarioStore
 
-    target = _target(stack, shop)
+    target = target_or_exit(stack, shop)
     store = ScenarioStore(target.clients)
     if file is not None:
         try:
