@@ -31,6 +31,7 @@ from kaeri.demo.shop import SLOTS, SyntheticShop
 START = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)  # a Monday; slot hours are JST (UTC+9)
 JST = timedelta(hours=9)
 BATCH = 100  # calls per POST /v1/batch (well under 500 KB)
+HISTORY_DAYS = 400  # imported orders go back at most this far before day 0
 
 
 @dataclass
@@ -67,7 +68,8 @@ class Http:
         self.api_url = api_url
         self.session = requests.Session()
         self.session.auth = (write_key, "")
-        self.calls = 0
+        self.calls = 0  # tracking events (Segment calls) sent
+        self.requests = 0  # POST /v1/batch requests
 
     def batch(self, calls: list[dict[str, Any]]) -> None:
         for i in range(0, len(calls), BATCH):
@@ -76,6 +78,7 @@ class Http:
             if response.status_code != 200:
                 raise DemoError(f"POST /v1/batch answered {response.status_code}: {response.text[:300]}")
             self.calls += len(chunk)
+            self.requests += 1
 
     def catalog(self, products: list[dict[str, Any]]) -> None:
         for i in range(0, len(products), 100):
@@ -93,8 +96,8 @@ class Http:
 
 
 def install(stack: Any, warnings: list[str]) -> list[str]:
-    """Push and enable every built-in scenario; push every default template. Returns enabled ids."""
-    enabled: list[str] = []
+    """Push every default template and every built-in scenario (not yet enabled). Returns their ids."""
+    pushed: list[str] = []
     try:
         from kaeri.delivery.template_store import TemplateStore
         from kaeri.delivery.templates_engine import default_templates
@@ -113,10 +116,27 @@ def install(stack: Any, warnings: list[str]) -> list[str]:
         scenarios = ScenarioStore(stack.clients)
         for scenario in presets("ja"):
             scenarios.push(stack.shop_id, scenario)
-            scenarios.set_enabled(stack.shop_id, scenario.id, True)
-            enabled.append(scenario.id)
+            pushed.append(scenario.id)
     except Exception as exc:
         warnings.append(f"scenarios not installed ({type(exc).__name__}: {exc}); no messages will be sent")
+    return pushed
+
+
+def enable(stack: Any, scenario_ids: list[str], warnings: list[str]) -> list[str]:
+    """Enable the scenarios as `kaeri scenarios enable` does: the stored flag and, for schedule and
+    date triggers, the EventBridge Scheduler schedule (without it they never run)."""
+    from kaeri.journeys.schedule import sync_schedule
+    from kaeri.scenarios.store import ScenarioStore
+
+    scenarios = ScenarioStore(stack.clients)
+    enabled = []
+    for sid in scenario_ids:
+        stored = scenarios.set_enabled(stack.shop_id, sid, True)
+        try:
+            sync_schedule(stack.clients, stack.shop_id, stored)
+        except Exception as exc:
+            warnings.append(f"schedule of {sid} not created ({type(exc).__name__}: {exc}); it will not run")
+        enabled.append(sid)
     return enabled
 
 
@@ -132,7 +152,8 @@ class Responder:
         self.rng = rng
         self.warnings = warnings
         self.seen: set[str] = set()
-        self.counts = {"sent": 0, "feedback_events": 0, "clicks": 0}
+        self.cursor: datetime | None = None  # messages created up to here have been answered
+        self.counts = {"sent": 0, "feedback_events": 0, "clicks": 0, "message_reads": 0}
         self.signer = self._signer()
         self.feedback = self._feedback_function()
 
@@ -170,6 +191,7 @@ class Responder:
         }
         items: list[dict[str, Any]] = []
         while True:
+            self.counts["message_reads"] += 1
             page = table.query(**kwargs)
             items += page.get("Items", [])
             if "LastEvaluatedKey" not in page:
@@ -229,9 +251,14 @@ class Responder:
             return True
         return False
 
-    def respond(self, shop: SyntheticShop | _NoShop, since: datetime, until: datetime) -> None:
+    def respond(self, shop: SyntheticShop | _NoShop) -> None:
+        """Answer every message sent since the last call: one index query, whatever the shop's size."""
         now = self.stack.clock.now()
-        for item in self.sent_between(since, until):
+        since = self.cursor or now - timedelta(days=1)
+        items = self.sent_between(since, now)
+        # the message log's time is second-precision: re-read the last second next time (seen filters it)
+        self.cursor = now - timedelta(seconds=1)
+        for item in items:
             self.seen.add(item["message_id"])
             self.counts["sent"] += 1
             channel = item.get("channel") or "email"
@@ -260,6 +287,15 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def _steps(start: datetime, days: int) -> list[tuple[int, int, datetime]]:
+    """(day, slot, time) of every half-day step: visits are sent at 10:00 and 20:00 JST."""
+    return [
+        (day, slot, start + timedelta(days=day, hours=hour) - JST)
+        for day in range(days)
+        for slot, hour in enumerate(SLOTS)
+    ]
+
+
 def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
     console = console or Console(stderr=options.json)
     began = time.perf_counter()
@@ -283,61 +319,76 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
     timings: dict[str, float] = {"stack_start": time.perf_counter() - began}
     try:
         mark = time.perf_counter()
-        enabled = install(stack, warnings)
+        pushed = install(stack, warnings)
         timings["install"] = time.perf_counter() - mark
         mark = time.perf_counter()
         http = Http(stack.api_url, stack.write_key)
         rng = random.Random(options.seed + 7)
         shop = SyntheticShop(options.customers, options.seed, start, options.days) if replay is None else None
         responder = Responder(stack, http, rng, warnings)
+        target: SyntheticShop | _NoShop = shop if shop is not None else _NoShop()
+        tracking = {"history_events": 0, "visits": 0, "steps": 0, "clock_moves": 0}
         with _progress(console) as progress:
-            task = progress.add_task("setting up", total=options.days, status="")
+            task = progress.add_task("importing customers", total=options.days, status="")
+            # The shop's existing customers and past orders go in before any scenario is enabled,
+            # as a shop importing its history would do: old events must not start journeys.
             if shop is not None:
                 http.catalog(shop.catalog_batch())
-                http.batch(shop.existing_customers(stack.clock.now()))
+                history = shop.history()
+                http.batch(history)
+                tracking["history_events"] = len(history)
             else:
                 assert replay is not None
                 http.catalog(replay.catalog())
             stack.drain()
+            enabled = enable(stack, pushed, warnings)
+            timings["history"] = time.perf_counter() - mark
+            mark = time.perf_counter()
             progress.update(task, description="simulating")
-            for day in range(options.days):
-                day_start = start + timedelta(days=day)
-                for slot, hour in enumerate(SLOTS):
-                    at = day_start + timedelta(hours=hour) - JST
+            day_done = -1
+            for day, slot, at in _steps(start, options.days):
+                if shop is not None:
+                    visits, catalog = shop.slot(day, slot, at)
+                    batches = [v.calls for v in visits]
+                else:
+                    assert replay is not None
+                    calls, catalog = replay.slot(day, slot, at)
+                    batches = [calls] if calls else []
+                # Coarse steps: a half day with no visit and nothing due is skipped, not stepped through.
+                if batches or catalog or _due_by(stack, at):
                     if at > stack.clock.now():
-                        stack.advance_to(at)
-                    if shop is not None:
-                        calls, catalog = shop.slot(day, slot, at)
-                    else:
-                        assert replay is not None
-                        calls, catalog = replay.slot(day, slot, at)
+                        stack.advance_to(at)  # stops at every wait and schedule due on the way
+                        tracking["clock_moves"] += 1
+                    responder.respond(target)
                     if catalog:
                         http.catalog(catalog)
-                    http.batch(calls)
+                    for calls in batches:  # one request per visit, as a browser session flushes its events
+                        http.batch(calls)
+                    tracking["visits"] += len(batches)
+                    tracking["steps"] += 1
                     stack.drain()
-                if shop is not None:
-                    responder.respond(shop, day_start - timedelta(days=1), start + timedelta(days=day + 1))
-                else:
-                    responder.respond(
-                        _NoShop(), day_start - timedelta(days=1), start + timedelta(days=day + 1)
+                if day != day_done:
+                    day_done = day
+                    progress.update(
+                        task,
+                        completed=day + 1,
+                        status=(
+                            f"{at + JST:%Y-%m-%d} · {http.calls:,} events in {http.requests:,} requests"
+                            f" · {responder.counts['sent']:,} messages sent"
+                        ),
                     )
-                progress.update(
-                    task,
-                    advance=1,
-                    status=f"{day_start:%Y-%m-%d} · {http.calls:,} calls · {responder.counts['sent']:,} messages sent",
-                )
-        end = start + timedelta(days=options.days)
-        stack.advance_to(end)
-        responder.respond(shop or _NoShop(), end - timedelta(days=2), end)
+            end = start + timedelta(days=options.days)
+            stack.advance_to(end)
+            responder.respond(target)
         timings["simulate"] = time.perf_counter() - mark
         mark = time.perf_counter()
         from kaeri.analytics.reader import KpiReader
         from kaeri.analytics.report import render
         from kaeri.analytics.summary import compute, to_json
 
-        kpis = compute(
-            KpiReader(stack.clients).read(stack.shop_id, since=start - timedelta(days=1), until=end)
-        )
+        # From the oldest imported order, so a customer who bought before day 0 is not a first-time buyer.
+        since = start - timedelta(days=HISTORY_DAYS)
+        kpis = compute(KpiReader(stack.clients).read(stack.shop_id, since=since, until=end))
         options.out.write_text(
             render(kpis, shop=f"{stack.shop_id} (demo, seed {options.seed})"), encoding="utf-8"
         )
@@ -350,12 +401,25 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
             print_kpis(kpis, console)
         timings["measure"] = time.perf_counter() - mark
         seconds = time.perf_counter() - began
+        tracking.update(
+            events=http.calls,
+            requests=http.requests,
+            simulated_events=http.calls - tracking["history_events"],
+            **({f"visits_{k}": v for k, v in shop.counts.items()} if shop is not None else {}),
+        )
         data["seconds"] = round(seconds, 1)
         data["timings"] = {k: round(v, 1) for k, v in timings.items()}
         data["calls"] = http.calls
+        data["tracking"] = tracking
+        data["responses"] = dict(responder.counts)
         return DemoResult(data, options.out, seconds, http.calls, dict(responder.counts), warnings)
     finally:
         stack.stop()
+
+
+def _due_by(stack: Any, at: datetime) -> bool:
+    due = stack.next_due()
+    return due is not None and due <= at
 
 
 class _NoShop:
