@@ -429,15 +429,25 @@ class _NoShop:
         return None
 
 
+class _Discard:
+    """Where the in-process handlers' stdout goes (EMF metric lines, as Lambda would print them)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
 def run_demo(options: DemoOptions) -> int:
-    console = Console(stderr=options.json)
+    # The console keeps the real stream: the handlers' own stdout is discarded below.
+    console = Console(file=sys.stderr if options.json else sys.stdout)
     # The handlers run in this process: keep their per-request logs out of the demo's output.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     logging.getLogger("kaeri").setLevel(logging.ERROR)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     try:
-        # Handlers print metrics to stdout as Lambda does; with --json only the KPIs go there.
-        with contextlib.redirect_stdout(sys.stderr if options.json else sys.stdout):
+        with contextlib.redirect_stdout(_Discard()), warnings_off():
             result = run(options, console)
     except DemoError as exc:
         console.print(f"[red]demo stopped:[/red] {exc}")
@@ -447,8 +457,22 @@ def run_demo(options: DemoOptions) -> int:
     if options.json:
         sys.stdout.write(json.dumps(result.kpis, indent=2, ensure_ascii=False) + "\n")
     else:
+        t = result.kpis.get("tracking", {})
         console.print(
-            f"[green]done[/green] in {result.seconds:.0f} s: {result.calls:,} tracking calls, "
+            f"[green]done[/green] in {result.seconds:.0f} s: {result.calls:,} tracking events "
+            f"({t.get('history_events', 0):,} imported history, {t.get('simulated_events', 0):,} from "
+            f"{t.get('visits', 0):,} visits) in {t.get('requests', 0):,} requests, "
             f"{result.responses.get('sent', 0):,} messages sent, report written to {result.report}"
         )
+        timings = ", ".join(f"{k} {v:.0f} s" for k, v in result.kpis.get("timings", {}).items())
+        console.print(f"time: {timings}")
     return 0
+
+
+@contextlib.contextmanager
+def warnings_off() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. Powertools' "no application metrics to publish"
+        yield
