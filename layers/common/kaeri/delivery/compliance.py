@@ -11,6 +11,7 @@ Item in the config table:
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,7 @@ BOUNCE_RATE_LIMIT = 0.05
 RATE_WINDOW = 1000  # the shop's last 1,000 emails
 MIN_DENOMINATOR = 100  # a shop with only a handful of emails is judged as if it had sent 100
 UNSUBSCRIBE_WORDING = "unsubscribe-link-v1"
+PAUSE_CACHE_SECONDS = 30.0  # a pause set by the feedback function reaches a warm send Lambda this fast
 
 
 def normalise_address(address: str) -> str:
@@ -53,6 +55,7 @@ class Compliance:
         self._config = config_table
         self._messages = messages_table
         self._events = events_table
+        self._pauses: dict[str, tuple[float, str | None]] = {}  # shop -> (read at, paused_reason)
 
     # Suppression ----------------------------------------------------------------------------
     def suppression(self, shop_id: str, address: str) -> dict[str, Any] | None:
@@ -176,8 +179,13 @@ class Compliance:
     def sending_paused(self, shop: Any) -> str | None:
         if getattr(shop, "paused_reason", None):
             return str(shop.paused_reason)
+        cached = self._pauses.get(shop.shop_id)
+        if cached and time.monotonic() - cached[0] < PAUSE_CACHE_SECONDS:
+            return cached[1]
         item = self._config.get_item(Key={"pk": f"SHOP#{shop.shop_id}", "sk": "SENDING"}).get("Item")
-        return item.get("paused_reason") if item else None
+        reason = item.get("paused_reason") if item else None
+        self._pauses[shop.shop_id] = (time.monotonic(), reason)
+        return reason
 
     def email_rates(self, shop_id: str) -> SendingStatus:
         """Bounce and complaint rates over the shop's last 1,000 sent emails."""
@@ -232,7 +240,9 @@ class Compliance:
                 }
             )
         status.paused_reason = reason
+        self._pauses.pop(shop_id, None)
         return status
 
     def resume(self, shop_id: str) -> None:
         self._config.delete_item(Key={"pk": f"SHOP#{shop_id}", "sk": "SENDING"})
+        self._pauses.pop(shop_id, None)

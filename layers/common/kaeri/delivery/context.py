@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,8 @@ from kaeri.events import from_dynamo
 from kaeri.profiles.model import Profile
 
 MAX_RECOMMENDATIONS = 8
+POPULAR_CACHE_SECONDS = 300.0  # the shop-wide list is rewritten nightly
+POPULAR = "__popular__"
 
 
 class CatalogReader:
@@ -21,6 +24,7 @@ class CatalogReader:
         self._catalog = catalog_table
         self._customers = customers_table
         self._resource = dynamodb_resource
+        self._popular: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     def products(self, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(p for p in product_ids if p))[:100]
@@ -47,10 +51,20 @@ class CatalogReader:
 
     def recommendations(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
         """The customer's RECS item, else the shop's popular list; [{product_id, score, reason}]."""
-        for pk in (f"{shop_id}#{customer_id}", f"{shop_id}#__popular__"):
-            item = self._customers.get_item(Key={"pk": pk, "sk": "RECS"}).get("Item")
-            if item and item.get("items"):
-                return [dict(r) for r in from_dynamo(item["items"])][:MAX_RECOMMENDATIONS]
+        own = self._recs(f"{shop_id}#{customer_id}")
+        if own:
+            return own
+        cached = self._popular.get(shop_id)
+        if cached and time.monotonic() - cached[0] < POPULAR_CACHE_SECONDS:
+            return [dict(r) for r in cached[1]]
+        popular = self._recs(f"{shop_id}#{POPULAR}")
+        self._popular[shop_id] = (time.monotonic(), popular)
+        return [dict(r) for r in popular]
+
+    def _recs(self, pk: str) -> list[dict[str, Any]]:
+        item = self._customers.get_item(Key={"pk": pk, "sk": "RECS"}).get("Item")
+        if item and item.get("items"):
+            return [dict(r) for r in from_dynamo(item["items"])][:MAX_RECOMMENDATIONS]
         return []
 
 

@@ -7,6 +7,7 @@ Keys: pk `TEMPLATE#{shop}#{id}`, sk `V#{n:06d}` for every version and `LATEST` f
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +95,10 @@ class TemplateStore:
         """A pushed version (LATEST by default), else the packaged default."""
         pk = self._pk(shop_id, template_id)
         if version is None:
+            # Freshness is real elapsed time in this process: a simulated clock (the local stack's)
+            # must not expire or stretch the cache.
             cached = self._cache.get((shop_id, template_id))
-            now = clock.now().timestamp()
-            if cached and now - cached[0] < max_age:
+            if cached and time.monotonic() - cached[0] < max_age:
                 return cached[1]
             item = self._table.get_item(Key={"pk": pk, "sk": "LATEST"}).get("Item")
         elif version == 0:
@@ -110,7 +112,7 @@ class TemplateStore:
             if template is None:
                 raise TemplateNotFound(f"no template {template_id!r} for shop {shop_id}")
         if version is None:
-            self._cache[(shop_id, template_id)] = (clock.now().timestamp(), template)
+            self._cache[(shop_id, template_id)] = (time.monotonic(), template)
         return template
 
     def list(self, shop_id: str) -> list[dict[str, Any]]:

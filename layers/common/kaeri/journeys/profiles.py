@@ -43,3 +43,10 @@ def load_profile(clients: AwsClients, shop_id: str, customer_id: str) -> Profile
         .get("Item")
     )
     return profile_from_item(item) if item else None
+
+
+def load_profiles(clients: AwsClients, shop_id: str, customer_ids: list[str]) -> dict[str, Profile]:
+    """Several customers' profiles in BatchGetItem round trips (100 keys each); missing ones left out."""
+    from kaeri.profiles.repository import ProfileRepository
+
+    return ProfileRepository(clients).get_many(shop_id, customer_ids)

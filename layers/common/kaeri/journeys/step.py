@@ -51,9 +51,7 @@ class StepChecker:
         )
         if journey is None:
             return {**base, "action": "end", "reason": "journey not found"}
-        scenario = self.scenarios.get(
-            journey.shop_id, journey.scenario_id, version=journey.scenario_version
-        ).scenario
+        scenario = self.scenarios.version(journey.shop_id, journey.scenario_id, journey.scenario_version)
         start = int(state.get("step_index", 0))
         if journey.status != "running":
             if journey.status == "exited":

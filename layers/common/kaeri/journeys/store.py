@@ -186,3 +186,40 @@ class JourneyStore:
             UpdateExpression="SET step_index = :i",
             ExpressionAttributeValues={":i": step_index},
         )
+
+
+class EventJourneyStore(JourneyStore):
+    """A JourneyStore for handling one event: a customer's journeys are queried at most once.
+
+    When the exits check has read all of a customer's journeys, the re-entry checks that follow
+    answer from that list instead of querying again; writes made through this store keep it current.
+    Use one per event (it is not a cache across events).
+    """
+
+    def __init__(self, clients: AwsClients) -> None:
+        super().__init__(clients)
+        self._all: dict[tuple[str, str], list[Journey]] = {}
+
+    def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
+        known = self._all.get((shop_id, customer_id))
+        if known is None:
+            found = super().of_customer(shop_id, customer_id, scenario_id)
+            if scenario_id is None:
+                self._all[(shop_id, customer_id)] = found
+            return list(found)
+        return [j for j in known if scenario_id is None or j.scenario_id == scenario_id]
+
+    def create(self, journey: Journey) -> bool:
+        created = super().create(journey)
+        known = self._all.get((journey.shop_id, journey.customer_id))
+        if created and known is not None:
+            known.append(journey)
+        return created
+
+    def finish(self, journey: Journey, status: JourneyStatus, reason: str | None = None) -> bool:
+        finished = super().finish(journey, status, reason)
+        if finished:
+            for known in self._all.get((journey.shop_id, journey.customer_id), []):
+                if known.sk == journey.sk:
+                    known.status, known.exit_reason = status, reason or known.exit_reason
+        return finished

@@ -12,8 +12,8 @@ from kaeri.aws import AwsClients
 from kaeri.events import StoredEvent
 from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
-from kaeri.journeys.profiles import load_profile
-from kaeri.journeys.store import JourneyStore
+from kaeri.journeys.profiles import load_profiles
+from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
@@ -39,7 +39,7 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
     scenarios = ScenarioStore(clients).enabled(event.shop_id)
     if not scenarios:
         return []
-    journeys = JourneyStore(clients)
+    journeys = EventJourneyStore(clients)
     if customer_id:
         mark_exits(event, profile, customer_id, scenarios, journeys)
     now = clock.now()
@@ -79,10 +79,14 @@ def _enter_interested(
     if not product_id:
         return []
     entries = []
-    for customer_id in dict.fromkeys(
-        interested_customers(clients, event.shop_id, str(product_id), now - timedelta(days=interest_days))
-    ):
-        profile = load_profile(clients, event.shop_id, customer_id)
+    customers = list(
+        dict.fromkeys(
+            interested_customers(clients, event.shop_id, str(product_id), now - timedelta(days=interest_days))
+        )
+    )
+    profiles = load_profiles(clients, event.shop_id, customers)
+    for customer_id in customers:
+        profile = profiles.get(customer_id)
         if profile is None or str(product_id) in profile.products_bought:
             continue  # viewed it and bought it: nothing to remind
         entries.append(

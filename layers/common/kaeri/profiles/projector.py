@@ -329,14 +329,19 @@ class ProfileProjector:
         if event.source in NO_PROFILE_SOURCES:
             return None
         repo = self.repository
-        customer_id = event.user_id or repo.resolve(
-            event.shop_id, anonymous_customer(event.anonymous_id or "")
-        )
+        prefetched: ProfileState | None = None
+        if event.user_id:
+            customer_id = event.user_id
+        else:
+            customer_id, prefetched = repo.resolve_and_load(
+                event.shop_id, anonymous_customer(event.anonymous_id or "")
+            )
         merge_id = _anonymous_to_merge(event)
         if merge_id and merge_id.startswith(ANON_PREFIX):
             merge_id = merge_id[len(ANON_PREFIX) :]
         for _ in range(SAVE_ATTEMPTS):
-            state = repo.load(event.shop_id, customer_id)
+            state = prefetched or repo.load(event.shop_id, customer_id)
+            prefetched = None  # a retry after a concurrent update reads again
             if event.message_id in state.applied:
                 return state.profile  # a replayed record: already counted
             anonymous: ProfileState | None = None

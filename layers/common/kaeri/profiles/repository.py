@@ -88,9 +88,42 @@ def profile_from_item(item: dict[str, Any]) -> Profile:
     return Profile.model_validate(from_dynamo({k: v for k, v in item.items() if k not in ("pk", "sk")}))
 
 
+BATCH_GET_MAX = 100  # keys per BatchGetItem request
+BATCH_GET_ATTEMPTS = 8
+
+
 class ProfileRepository:
     def __init__(self, clients: AwsClients) -> None:
         self._table = clients.table("customers")
+        self._clients = clients
+
+    def _batch_get(self, keys: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
+        """Items for the keys (any order, missing ones absent), retrying unprocessed keys."""
+        name = self._table.name
+        resource = self._clients.dynamodb_resource
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                name: {"Keys": keys[start : start + BATCH_GET_MAX], "ConsistentRead": consistent}
+            }
+            for _ in range(BATCH_GET_ATTEMPTS):
+                resp = resource.batch_get_item(RequestItems=request)
+                found.extend(resp.get("Responses", {}).get(name, []))
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            if request:
+                raise RuntimeError(f"BatchGetItem left {len(request[name]['Keys'])} keys unprocessed")
+        return found
+
+    def get_many(self, shop_id: str, customer_ids: list[str]) -> dict[str, Profile]:
+        """Profiles of several customers (eventually consistent, like get); missing ones left out."""
+        ids = list(dict.fromkeys(customer_ids))
+        if not ids:
+            return {}
+        items = self._batch_get([{"pk": profile_pk(shop_id, c), "sk": PROFILE} for c in ids])
+        profiles = [profile_from_item(item) for item in items]
+        return {p.customer_id: p for p in profiles}
 
     def get(self, shop_id: str, customer_id: str) -> Profile | None:
         item = self._table.get_item(Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}).get("Item")
@@ -127,15 +160,22 @@ class ProfileRepository:
         item = self._table.get_item(
             Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}, ConsistentRead=True
         ).get("Item")
-        if not item:
-            return ProfileState(profile=Profile(shop_id=shop_id, customer_id=customer_id))
-        return ProfileState(
-            profile=profile_from_item(item),
-            version=int(item.get("version", 0)),
-            applied=list(item.get("applied", [])),
-            order_ids=list(item.get("order_ids", [])),
-            has_version="version" in item,
-        )
+        return _state(shop_id, customer_id, item)
+
+    def resolve_and_load(self, shop_id: str, identity: str) -> tuple[str, ProfileState | None]:
+        """resolve() and, when the identity is its own customer, load() in one round trip.
+
+        An anonymous identity reads its ALIAS and PROFILE items together (consistent reads); when the
+        alias points to a user the state is None and the caller loads the user's profile.
+        """
+        if not identity.startswith(ANON_PREFIX):
+            return identity, None
+        pk = profile_pk(shop_id, identity)
+        items = self._batch_get([{"pk": pk, "sk": ALIAS}, {"pk": pk, "sk": PROFILE}], consistent=True)
+        by_sk = {item["sk"]: item for item in items}
+        if ALIAS in by_sk:
+            return str(by_sk[ALIAS]["user_id"]), None
+        return identity, _state(shop_id, identity, by_sk.get(PROFILE))
 
     def save(self, state: ProfileState) -> int:
         """Conditional update of the owned attributes; ConcurrentUpdate if the version moved."""
@@ -227,3 +267,16 @@ class ProfileRepository:
             & Key("sk").begins_with("CONSENT#")
         )
         return [from_dynamo(i) for i in response.get("Items", [])]
+
+
+def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> ProfileState:
+    """A PROFILE item (or its absence) as read for an update."""
+    if not item:
+        return ProfileState(profile=Profile(shop_id=shop_id, customer_id=customer_id))
+    return ProfileState(
+        profile=profile_from_item(item),
+        version=int(item.get("version", 0)),
+        applied=list(item.get("applied", [])),
+        order_ids=list(item.get("order_ids", [])),
+        has_version="version" in item,
+    )

@@ -22,7 +22,8 @@ from kaeri.aws import AwsClients
 from kaeri.clock import iso, now
 from kaeri.scenarios.model import Scenario, ShopRules
 
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 30.0  # enabled list and shop rules: changes reach a warm Lambda within this time
+VERSIONS_CACHED = 256  # pushed versions are immutable, so they are kept until evicted
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,21 @@ class ScenarioStore:
             raise ScenarioNotFound(f"scenario '{scenario_id}' has no version {version}")
         return _from_item({**item, "version": version}, bool(latest.get("enabled")))
 
+    def version(self, shop_id: str, scenario_id: str, version: int) -> Scenario:
+        """One pushed version's config. Versions are never overwritten, so a warm Lambda keeps them."""
+        key = (self._cache_scope, shop_id, scenario_id, str(version))
+        hit = _VERSIONS.get(key)
+        if hit is not None:
+            return hit
+        item = self._table.get_item(
+            Key={"pk": scenario_pk(shop_id, scenario_id), "sk": version_sk(version)}
+        ).get("Item")
+        if not item:
+            raise ScenarioNotFound(f"scenario '{scenario_id}' has no version {version}")
+        scenario = Scenario.model_validate_json(item["config"])
+        _VERSIONS.put(key, scenario)
+        return scenario
+
     def versions(self, shop_id: str, scenario_id: str) -> list[int]:
         resp = self._table.query(
             KeyConditionExpression=Key("pk").eq(scenario_pk(shop_id, scenario_id))
@@ -147,9 +163,16 @@ class ScenarioStore:
 
     # ------------------------------------------------------------ rules
 
-    def rules(self, shop_id: str) -> ShopRules:
+    def rules(self, shop_id: str, *, cached: bool = True) -> ShopRules:
+        """Shop-wide rules, cached ~30 s per warm Lambda (every journey step reads them)."""
+        if cached:
+            hit = _RULES.get(self._cache_scope, shop_id)
+            if hit is not None:
+                return hit
         item = self._table.get_item(Key={"pk": f"SHOP#{shop_id}", "sk": "RULES"}).get("Item")
-        return ShopRules.model_validate_json(item["config"]) if item else ShopRules()
+        rules = ShopRules.model_validate_json(item["config"]) if item else ShopRules()
+        _RULES.put(self._cache_scope, shop_id, rules)
+        return rules
 
     def put_rules(self, shop_id: str, rules: ShopRules) -> None:
         self._table.put_item(
@@ -160,6 +183,7 @@ class ScenarioStore:
                 "updated_at": iso(now()),
             }
         )
+        _RULES.invalidate(self._cache_scope, shop_id)
 
 
 def _from_item(item: dict[str, Any], enabled: bool) -> StoredScenario:
@@ -174,16 +198,16 @@ def _from_item(item: dict[str, Any], enabled: bool) -> StoredScenario:
 class _Cache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[float, list[StoredScenario]]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
 
-    def get(self, scope: str, shop_id: str) -> list[StoredScenario] | None:
+    def get(self, scope: str, shop_id: str) -> Any:
         with self._lock:
             entry = self._entries.get((scope, shop_id))
         if entry and entry[0] > time.monotonic():
             return entry[1]
         return None
 
-    def put(self, scope: str, shop_id: str, value: list[StoredScenario]) -> None:
+    def put(self, scope: str, shop_id: str, value: Any) -> None:
         with self._lock:
             self._entries[(scope, shop_id)] = (time.monotonic() + CACHE_SECONDS, value)
 
@@ -196,8 +220,35 @@ class _Cache:
             self._entries.clear()
 
 
-_CACHE = _Cache()
+class _Versions:
+    """Bounded map of immutable scenario versions (least recently stored evicted first)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, ...], Scenario] = {}
+
+    def get(self, key: tuple[str, ...]) -> Scenario | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: tuple[str, ...], value: Scenario) -> None:
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.pop(next(iter(self._entries)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _Cache()  # enabled scenarios per shop
+_RULES = _Cache()  # shop rules per shop
+_VERSIONS = _Versions(VERSIONS_CACHED)
 
 
 def clear_cache() -> None:
     _CACHE.clear()
+    _RULES.clear()
+    _VERSIONS.clear()
