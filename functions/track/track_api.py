@@ -6,27 +6,26 @@ Thin: authenticate, hand the body to kaeri.tracking, map domain errors to HTTP s
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kaeri import shops
 from kaeri.aws import AwsClients
-from kaeri.tracking import shopify
 from kaeri.tracking.auth import authenticate, basic_auth_user
-from kaeri.tracking.catalog import CatalogService, parse_products
 from kaeri.tracking.errors import InvalidRequest, ItemError, Unauthorized
 from kaeri.tracking.ingest import IngestService, parse_json_body
-from kaeri.tracking.recommendations import MAX_N, Recommendations, recommendations_for
 
+# Only the Segment routes (nearly all traffic) are imported up front; the catalog feed, Shopify
+# webhooks and recommendations import their modules on first use, which keeps the cold start short.
+# Query parameters are validated by kaeri.tracking.recommendations, so Powertools' OpenAPI
+# validation (and its import cost on every cold start) is not needed.
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver()
 clients = AwsClients()
 
 SUCCESS = {"success": True}
@@ -50,14 +49,6 @@ def _invalid(exc: InvalidRequest) -> Response:
 @app.exception_handler(Unauthorized)
 def _unauthorized(exc: Unauthorized) -> Response:
     return _error(401, [ItemError(None, "writeKey", str(exc))], {"WWW-Authenticate": 'Basic realm="kaeri"'})
-
-
-@app.exception_handler(RequestValidationError)
-def _invalid_parameters(exc: RequestValidationError) -> Response:
-    errors = [
-        ItemError(None, ".".join(str(p) for p in e["loc"][1:]) or "request", e["msg"]) for e in exc.errors()
-    ]
-    return _error(400, errors)
 
 
 def _raw_body() -> bytes:
@@ -127,6 +118,8 @@ def batch() -> dict[str, bool]:
 
 @app.put("/v1/catalog/products")
 def catalog_products() -> dict[str, Any]:
+    from kaeri.tracking.catalog import CatalogService, parse_products
+
     shop_id, body = _authenticated_body()
     result = CatalogService(clients).upsert(shop_id, parse_products(body))
     metrics.add_metric(name="ProductsUpserted", unit=MetricUnit.Count, value=result.upserted)
@@ -135,6 +128,8 @@ def catalog_products() -> dict[str, Any]:
 
 @app.post("/v1/webhooks/shopify/<resource>/<action>")
 def shopify_webhook(resource: str, action: str) -> dict[str, bool]:
+    from kaeri.tracking import shopify
+
     event = app.current_event
     shop_id = event.get_query_string_value("shop")
     shop = shops.get_shop(clients, shop_id) if shop_id else None
@@ -151,12 +146,12 @@ def shopify_webhook(resource: str, action: str) -> dict[str, bool]:
 
 
 @app.get("/v1/recommendations")
-def recommendations(
-    user_id: Annotated[str, Query(min_length=1, max_length=256)],
-    n: Annotated[int, Query(ge=1, le=MAX_N)] = 10,
-) -> Recommendations:
+def recommendations() -> dict[str, Any]:
+    from kaeri.tracking.recommendations import parse_query, recommendations_for
+
+    query = parse_query(app.current_event.query_string_parameters or {})  # 400 before 401, as before
     shop_id = authenticate(clients, app.current_event.headers)
-    return recommendations_for(clients, shop_id, user_id, n)
+    return recommendations_for(clients, shop_id, query.user_id, query.n).model_dump(mode="json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

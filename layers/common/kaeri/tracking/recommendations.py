@@ -9,9 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from kaeri.aws import AwsClients
+from kaeri.tracking.errors import InvalidRequest, ItemError
 
 POPULAR = "__popular__"
 MAX_N = 50
@@ -32,6 +33,26 @@ class Recommendations(BaseModel):
     user_id: str
     source: Literal["personal", "popular", "none"]
     items: list[Recommendation]
+
+
+class RecommendationsQuery(BaseModel):
+    """GET /v1/recommendations query parameters."""
+
+    user_id: str = Field(min_length=1, max_length=256)
+    n: int = Field(default=10, ge=1, le=MAX_N)
+
+
+def parse_query(params: dict[str, Any]) -> RecommendationsQuery:
+    """Validate the query string; InvalidRequest names each bad parameter."""
+    try:
+        return RecommendationsQuery.model_validate(params)
+    except ValidationError as exc:
+        raise InvalidRequest(
+            [
+                ItemError(None, ".".join(str(p) for p in e["loc"]) or "request", e["msg"])
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
 
 
 def _number(value: Any) -> float | None:
