@@ -11,8 +11,8 @@ def simulate(shop: SyntheticShop, days: int) -> list[dict]:
     calls = []
     for day in range(days):
         for slot, hour in enumerate(SLOTS):
-            produced, _ = shop.slot(day, slot, START + timedelta(days=day, hours=hour - 9))
-            calls += produced
+            visits, _ = shop.slot(day, slot, START + timedelta(days=day, hours=hour - 9))
+            calls += [call for visit in visits for call in visit.calls]
     return calls
 
 
