@@ -6,7 +6,10 @@ from typing import Any
 
 from kaeri.aws import AwsClients
 from kaeri.events import from_dynamo
+from kaeri.journeys.store import Journey
 from kaeri.profiles.model import Profile
+
+BATCH_GET_ATTEMPTS = 8
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile | None:
@@ -50,3 +53,34 @@ def load_profiles(clients: AwsClients, shop_id: str, customer_ids: list[str]) ->
     from kaeri.profiles.repository import ProfileRepository
 
     return ProfileRepository(clients).get_many(shop_id, customer_ids)
+
+
+def load_journey_and_profile(
+    clients: AwsClients, shop_id: str, customer_id: str, scenario_id: str, entry_key: str
+) -> tuple[Journey | None, Profile | None]:
+    """A journey (consistent read) and its customer's profile in one BatchGetItem round trip.
+
+    Same reads as JourneyStore.get and load_profile, one request instead of two: the step check
+    needs both for nearly every journey it sees.
+    """
+    from kaeri.profiles.repository import profile_from_item as parse_profile
+
+    journeys, customers = clients.table("journeys").name, clients.table("customers").name
+    pk = f"{shop_id}#{customer_id}"
+    request: dict[str, Any] = {
+        journeys: {"Keys": [{"pk": pk, "sk": f"{scenario_id}#{entry_key}"}], "ConsistentRead": True},
+        customers: {"Keys": [{"pk": pk, "sk": "PROFILE"}]},
+    }
+    found: dict[str, list[dict[str, Any]]] = {journeys: [], customers: []}
+    for _ in range(BATCH_GET_ATTEMPTS):
+        resp = clients.dynamodb_resource.batch_get_item(RequestItems=request)
+        for table, items in resp.get("Responses", {}).items():
+            found.setdefault(table, []).extend(items)
+        request = resp.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    if request:
+        raise RuntimeError("BatchGetItem left keys unprocessed; the step check is retried")
+    journey = Journey.from_item(found[journeys][0]) if found[journeys] else None
+    profile = parse_profile(found[customers][0]) if found[customers] else None
+    return journey, profile
