@@ -189,3 +189,41 @@ def test_stop_restores_clock_and_environment():
     assert get_settings().aws_endpoint_url is None or "127.0.0.1" not in (
         get_settings().aws_endpoint_url or ""
     )
+
+
+def test_in_process_shortcuts_give_what_the_api_gives(stack):
+    """In-process clients skip the socket; the stream poller reads moto's backend. Same answers."""
+    from kaeri.local import inprocess
+    from kaeri.local.streams import StreamPoller
+    from kaeri.topology import EVALUATE_STREAM
+
+    assert inprocess._app_for(stack.aws_endpoint_url) is not None
+    stack.drain()
+    table = stack.clients.table("events")
+    table.put_item(
+        Item={
+            "pk": "shop-a#m1",
+            "identity": "shop-a#u1",
+            "ts_mid": "x",
+            "shop_day": "shop-a#2025-01-06",
+            "blob": b"\x00\x01",
+            "nested": {"b": b"\x02", "n": 3, "l": [b"\x03", "s"]},
+            "tags": {"a", "b"},
+        }
+    )
+    table.update_item(
+        Key={"pk": "shop-a#m1"}, UpdateExpression="SET n2 = :v", ExpressionAttributeValues={":v": 1}
+    )
+    events = {}
+    for read_backend in (True, False):
+        seen = []
+        poller = StreamPoller(stack.clients, stack.runner, EVALUATE_STREAM, stack.settings.table("events"))
+        poller.read_backend = read_backend
+        stack.runner.overrides[EVALUATE_STREAM.name] = lambda event, context, seen=seen: seen.append(event)
+        while poller.poll_once():
+            pass
+        events[read_backend] = [r for e in seen for r in e["Records"]]
+    assert events[True] == events[False]
+    last = events[True][-1]
+    assert last["eventName"] == "MODIFY" and last["dynamodb"]["NewImage"]["blob"] == {"B": "AAE="}
+    assert isinstance(last["dynamodb"]["ApproximateCreationDateTime"], int)

@@ -187,7 +187,8 @@ class ApiServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread:  # shutdown() waits for serve_forever(), which never ran if start() did not
+            self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread:
             self._thread.join(timeout=5)

@@ -8,6 +8,7 @@ reflected back into moto, so `describe_execution` shows SUCCEEDED/FAILED and the
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import threading
@@ -30,13 +31,40 @@ class JourneyRunner:
         self._interpreter: Interpreter | None = None
         self._definition_text: str | None = None
         self._lock = threading.RLock()
+        # Parked executions by wake time: (wake_at, execution ARN). Entries go stale when an
+        # execution moves on; they are dropped when they reach the top.
+        self._waiting: list[tuple[datetime, str]] = []
+        self._machine: Any = None  # moto's record of the state machine (None: not looked up yet)
+        self._seen = 0  # how many of moto's executions of the machine have been looked at
+        self._records: dict[str, Any] = {}  # execution ARN -> moto's record of it
+
+    def _backend_machine(self) -> Any:
+        """moto's StateMachine (moto runs in this process), or False when it cannot be reached."""
+        if self._machine is None:
+            try:
+                from moto.stepfunctions.models import stepfunctions_backends
+
+                parts = self.state_machine_arn.split(":")
+                backend = stepfunctions_backends[parts[4]][parts[3]]
+                self._machine = backend.describe_state_machine(self.state_machine_arn)
+            except Exception:
+                log.debug("moto's Step Functions backend is not reachable in-process", exc_info=True)
+                self._machine = False
+        return self._machine
+
+    def _definition(self) -> str:
+        machine = self._backend_machine()
+        if machine:
+            return machine.definition
+        described = self.clients.stepfunctions.describe_state_machine(stateMachineArn=self.state_machine_arn)
+        return described["definition"]
 
     def interpreter(self) -> Interpreter:
-        described = self.clients.stepfunctions.describe_state_machine(stateMachineArn=self.state_machine_arn)
-        if self._interpreter is None or described["definition"] != self._definition_text:
-            self._definition_text = described["definition"]
+        definition = self._definition()
+        if self._interpreter is None or definition != self._definition_text:
+            self._definition_text = definition
             self._interpreter = Interpreter(
-                described["definition"], self._invoke, clock.now, state_machine_arn=self.state_machine_arn
+                definition, self._invoke, clock.now, state_machine_arn=self.state_machine_arn
             )
         return self._interpreter
 
@@ -45,46 +73,75 @@ class JourneyRunner:
 
     # Timer protocol
 
+    def _valid(self, entry: tuple[datetime, str]) -> bool:
+        execution = self.executions.get(entry[1])
+        return execution is not None and execution.status == "WAITING" and execution.wake_at == entry[0]
+
     def next_due(self) -> datetime | None:
         with self._lock:
-            waits = [e.wake_at for e in self.executions.values() if e.status == "WAITING" and e.wake_at]
-            return min(waits) if waits else None
+            while self._waiting and not self._valid(self._waiting[0]):
+                heapq.heappop(self._waiting)
+            return self._waiting[0][0] if self._waiting else None
 
     def run_due(self, now: datetime) -> int:
         """Start new executions and resume those whose wait is over; returns how many ran."""
         with self._lock:
             ran = self._start_new()
-            due = sorted(
-                (
-                    e
-                    for e in self.executions.values()
-                    if e.status == "WAITING" and e.wake_at and e.wake_at <= now
-                ),
-                key=lambda e: (e.wake_at, e.execution_id),
-            )
+            due: list[Execution] = []
+            while self._waiting and self._waiting[0][0] <= now:
+                entry = heapq.heappop(self._waiting)
+                if self._valid(entry):
+                    due.append(self.executions[entry[1]])
+            # (wake_at, ARN) order, as the heap gives it; an execution parked twice at once runs once.
+            ran_now: set[str] = set()
             for execution in due:
+                if execution.execution_id in ran_now:
+                    continue
+                ran_now.add(execution.execution_id)
                 self._run(execution, lambda e: self.interpreter().resume(e))
-            return ran + len(due)
+            return ran + len(ran_now)
 
     # internals
 
+    def _new_executions(self) -> list[tuple[str, str, str | None]]:
+        """(ARN, name, input) of running executions not yet picked up, oldest first."""
+        machine = self._backend_machine()
+        if machine:
+            stored = machine.executions
+            fresh, self._seen = stored[self._seen :], len(stored)
+            out = []
+            for record in fresh:
+                if record.status == "RUNNING" and record.execution_arn not in self.executions:
+                    self._records[record.execution_arn] = record
+                    out.append((record.execution_arn, record.name, record.execution_input))
+            return out
+        # Through the API: moto lists newest first; stop paging at the first execution already known.
+        arns: list[str] = []
+        paginator = self.clients.stepfunctions.get_paginator("list_executions")
+        pages = paginator.paginate(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
+        for page in pages:
+            known = False
+            for item in page["executions"]:
+                if item["executionArn"] in self.executions:
+                    known = True
+                    break
+                arns.append(item["executionArn"])
+            if known:
+                break
+        out = []
+        for arn in reversed(arns):
+            described = self.clients.stepfunctions.describe_execution(executionArn=arn)
+            out.append((arn, described["name"], described.get("input")))
+        return out
+
     def _start_new(self) -> int:
         started = 0
-        paginator = self.clients.stepfunctions.get_paginator("list_executions")
-        arns = [
-            item["executionArn"]
-            for page in paginator.paginate(stateMachineArn=self.state_machine_arn, statusFilter="RUNNING")
-            for item in page["executions"]
-        ]
-        for arn in reversed(arns):  # moto lists newest first; start in the order they were made
-            if arn in self.executions:
-                continue
-            described = self.clients.stepfunctions.describe_execution(executionArn=arn)
-            payload = json.loads(described.get("input") or "{}")
+        for arn, name, raw_input in self._new_executions():
+            payload = json.loads(raw_input or "{}")
             interpreter = self.interpreter()
             execution = Execution(
                 execution_id=arn,
-                name=described["name"],
+                name=name,
                 input=payload,
                 start_time=clock.now(),
                 state=interpreter.definition["StartAt"],
@@ -101,6 +158,8 @@ class JourneyRunner:
         except Exception as exc:  # a definition problem: fail this execution, keep the stack running
             log.exception("journey execution %s could not run", execution.name)
             execution.status, execution.error, execution.cause = "FAILED", "States.Runtime", str(exc)
+        if execution.status == "WAITING" and execution.wake_at:
+            heapq.heappush(self._waiting, (execution.wake_at, execution.execution_id))
         if execution.done:
             if execution.status == "FAILED":
                 log.warning("journey %s failed: %s %s", execution.name, execution.error, execution.cause)
@@ -109,11 +168,12 @@ class JourneyRunner:
     def _reflect(self, execution: Execution) -> None:
         """Show the outcome through moto's API (moto runs in this process)."""
         try:
-            from moto.stepfunctions.models import stepfunctions_backends
+            record = self._records.pop(execution.execution_id, None)
+            if record is None:
+                from moto.stepfunctions.models import stepfunctions_backends
 
-            account, region = execution.execution_id.split(":")[4], execution.execution_id.split(":")[3]
-            backend = stepfunctions_backends[account][region]
-            record = backend.describe_execution(execution.execution_id)
+                account, region = execution.execution_id.split(":")[4], execution.execution_id.split(":")[3]
+                record = stepfunctions_backends[account][region].describe_execution(execution.execution_id)
             record.status = execution.status
             record.stop_date = clock.now().replace(tzinfo=None)  # moto keeps naive UTC
             record.output = json.dumps(execution.output) if execution.status == "SUCCEEDED" else None

@@ -43,10 +43,12 @@ class QueuePoller:
     max_receives: int = 3
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     invocations: int = 0
+    check_backend: bool = True  # skip receive_message while moto's queue has nothing visible
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._arn: str | None = None
+        self._backend_queue: Any = None
 
     @property
     def queue_arn(self) -> str:
@@ -57,8 +59,26 @@ class QueuePoller:
             self._arn = attrs["Attributes"]["QueueArn"]
         return self._arn
 
+    def _idle(self) -> bool:
+        """True when moto (in this process) holds no visible message for the queue: then the poll
+        costs no receive_message call. False when that cannot be told (the API decides)."""
+        if self._backend_queue is None:
+            try:
+                from moto.sqs.models import sqs_backends
+
+                _, region, account, name = self.queue_arn.split(":")[2:6]
+                self._backend_queue = sqs_backends[account][region].get_queue(name)
+            except Exception:
+                log.debug("moto's SQS backend is not reachable in-process", exc_info=True)
+                self._backend_queue = False
+        if not self._backend_queue:
+            return False
+        return not any(m.visible and not m.delayed for m in list(self._backend_queue._messages))
+
     def poll_once(self) -> int:
         with self._lock:
+            if self.check_backend and self._idle():
+                return 0
             sqs = self.clients.sqs
             messages = sqs.receive_message(
                 QueueUrl=self.queue_url,

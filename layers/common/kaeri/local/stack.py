@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
+from kaeri.local import inprocess
 from kaeri.local.api import ApiServer
 from kaeri.local.durations import parse_duration
 from kaeri.local.functions import FunctionRunner, UnknownFunctionError, function_arns
@@ -85,6 +87,7 @@ class LocalStack:
         postal_address: str = "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005",
         webhook_secret: str | None = None,
         poll_interval: float | None = None,
+        inprocess_aws: bool = True,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -106,6 +109,9 @@ class LocalStack:
         self.poll_interval = (
             poll_interval if poll_interval is not None else (0.5 if clock == "system" else None)
         )
+        # In-process clients reach moto's application directly (kaeri.local.inprocess); other
+        # processes keep using the server on loopback.
+        self.inprocess_aws = inprocess_aws
         self.clock: kaeri_clock.Clock = kaeri_clock.SystemClock()
         self.runner = FunctionRunner(region)
         self.timers: list[Timer] = []
@@ -151,6 +157,10 @@ class LocalStack:
         urllib.request.urlopen(
             urllib.request.Request(f"{self.aws_endpoint_url}/moto-api/reset", method="POST")
         )
+        if self.inprocess_aws:
+            inprocess.route(self.aws_endpoint_url, self._moto._server.app)
+            # Clients cached before the hook was installed would still take the socket.
+            aws.reset_cache()
 
         self._api = ApiServer(self.runner, self._control, port=self.port)
         self.api_url = self._api.url
@@ -207,6 +217,7 @@ class LocalStack:
             self.line.stop()
             self.line = None
         if self._moto:
+            inprocess.unroute(getattr(self, "aws_endpoint_url", ""))
             try:
                 self._moto.stop()
             except Exception:  # a half-started server has nothing to stop

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kaeri.local.functions import FunctionRunner
@@ -55,6 +55,50 @@ def _image(image: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if image is None else {k: _attribute_to_event(v) for k, v in image.items()}
 
 
+def _moto_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """An attribute value as moto stores it in a stream record, in the Lambda event's JSON form.
+
+    moto keeps top-level binaries as their base64 text and nested ones as bytes; the event carries base64.
+    """
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": base64.b64encode(inner).decode("ascii") if isinstance(inner, bytes) else inner}
+    if kind == "BS":
+        return {"BS": [base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v for v in inner]}
+    if kind == "M":
+        return {"M": {k: _moto_attribute(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_moto_attribute(v) for v in inner]}
+    if isinstance(inner, list):
+        return {kind: list(inner)}
+    return {kind: inner}
+
+
+def moto_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A stream record read from moto's backend, in the shape the Lambda service delivers it.
+
+    Builds new containers throughout, so the handler can never modify moto's stored record.
+    """
+    ddb: dict[str, Any] = {}
+    for name, value in (record.get("dynamodb") or {}).items():
+        if name == "ApproximateCreationDateTime" and isinstance(value, datetime):
+            created = value if value.tzinfo else value.replace(tzinfo=UTC)  # moto keeps naive UTC
+            ddb[name] = int(created.timestamp())
+        elif name in ("Keys", "NewImage", "OldImage"):
+            ddb[name] = {k: _moto_attribute(v) for k, v in value.items()}
+        else:
+            ddb[name] = value
+    return {
+        "eventID": record.get("eventID"),
+        "eventName": record.get("eventName"),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": ddb,
+        "eventSourceARN": stream_arn,
+    }
+
+
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     """A get_records record in the shape the Lambda service delivers it."""
     ddb = dict(record.get("dynamodb") or {})
@@ -88,8 +132,10 @@ class StreamPoller:
     on_failure: list[FailedRecord] = field(default_factory=list)
     invocations: int = 0
     delivered: int = 0
+    read_backend: bool = True  # read moto's stream in-process (False: get_records over the API)
 
     def __post_init__(self) -> None:
+        self._backend_table: Any = None
         self._lock = threading.Lock()
         self._shards: dict[str, _Shard] = {}
         self._stream_arn: str | None = None
@@ -114,9 +160,35 @@ class StreamPoller:
                 start = int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
                 self._shards[shard["ShardId"]] = _Shard(shard["ShardId"], start, self.batch_size)
 
+    def _moto_shard(self) -> Any:
+        """moto's stream shard for the table: moto runs in this process, so the poller reads new records
+        straight from its backend instead of serialising them through get_records. None when the
+        backend cannot be reached that way (the API path is used then)."""
+        if self._backend_table is None:
+            try:
+                from moto.dynamodb.models import dynamodb_backends
+
+                parts = self.stream_arn.split(":")
+                self._backend_table = dynamodb_backends[parts[4]][parts[3]].get_table(self.table_name)
+            except Exception:
+                log.debug("moto's DynamoDB backend is not reachable in-process", exc_info=True)
+                self._backend_table = False
+        return self._backend_table.stream_shard if self._backend_table else None
+
     def poll_once(self) -> int:
         """Deliver at most one batch per shard; returns how many records were handled (0 = idle)."""
         with self._lock:
+            moto_shard = self._moto_shard() if self.read_backend else None
+            if moto_shard is not None:
+                shard = self._shards.get(moto_shard.id)
+                if shard is None:
+                    start = int(moto_shard.starting_sequence_number)
+                    shard = self._shards[moto_shard.id] = _Shard(moto_shard.id, start, self.batch_size)
+                offset = shard.position - int(moto_shard.starting_sequence_number)
+                if offset >= len(moto_shard.items):
+                    return 0  # nothing written since the last batch: no call at all
+                stored = moto_shard.items[offset : offset + shard.batch_size]
+                return self._deliver(shard, [r.to_json() for r in stored], moto_lambda_record)
             if not self._shards or time.monotonic() - self._refreshed > 5:
                 self._refresh_shards()
                 self._refreshed = time.monotonic()
@@ -131,10 +203,13 @@ class StreamPoller:
             SequenceNumber=str(shard.position),
         )["ShardIterator"]
         records = streams.get_records(ShardIterator=iterator, Limit=shard.batch_size)["Records"]
+        return self._deliver(shard, records, lambda_record)
+
+    def _deliver(self, shard: _Shard, records: list[dict[str, Any]], shape: Any) -> int:
         if not records:
             return 0
         region = self.clients.settings.region
-        event = {"Records": [lambda_record(r, self.stream_arn, region) for r in records]}
+        event = {"Records": [shape(r, self.stream_arn, region) for r in records]}
         self.invocations += 1
         try:
             response = self.runner.invoke(self.function, event)
