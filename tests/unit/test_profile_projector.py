@@ -228,3 +228,34 @@ def test_profiles_are_per_shop(projector, aws):
     projector.apply(ev(event="Product Added", props={"product_id": "p1"}))
 
     assert ProfileRepository(aws).get("shop-b", "u1") is None
+
+
+def test_saves_keep_untouched_attributes_and_clear_what_the_event_cleared(projector, aws):
+    projector.apply(
+        ev(
+            "identify",
+            traits={"email": "a@example.com", "points_balance": 300, "points_expire_on": "2025-12-31"},
+        )
+    )
+    projector.apply(ev(event="Product Viewed", props={"product_id": "p1"}, minutes=1))
+    projector.apply(ev(event="Points Updated", props={"points_balance": 0}, minutes=2))
+    item = aws.table("customers").get_item(Key={"pk": "shop-a#u1", "sk": "PROFILE"})["Item"]
+    assert item["email"] == "a@example.com" and item["version"] == 3
+    assert [v["product_id"] for v in item["recently_viewed"]] == ["p1"]
+    assert "points_shop" not in item and "points_expire_on" not in item
+
+
+def test_a_profile_written_without_a_version_is_saved_whole(projector, aws):
+    repo = ProfileRepository(aws)
+    repo.put(Profile(shop_id="shop-a", customer_id="u1", email="old@example.com"))
+    projector.apply(ev("identify", traits={"first_name": "Aki"}))
+    profile = repo.get("shop-a", "u1")
+    assert profile.email == "old@example.com" and profile.first_name == "Aki"
+
+
+def test_anonymous_events_resolve_to_the_merged_customer(projector, aws):
+    projector.apply(ev("identify", user="u9", anon="a9", traits={"email": "u9@example.com"}))
+    projector.apply(ev(event="Product Viewed", user=None, anon="a9", props={"product_id": "p7"}, minutes=1))
+    profile = ProfileRepository(aws).get("shop-a", "u9")
+    assert [v.product_id for v in profile.recently_viewed] == ["p7"]
+    assert ProfileRepository(aws).get("shop-a", "anon:a9") is None

@@ -45,6 +45,9 @@ class ProfileState:
     applied: list[str] = field(default_factory=list)
     order_ids: list[str] = field(default_factory=list)
     has_version: bool = True
+    # The PROFILE item as read (None: not read from the table). save() writes only what differs
+    # from it: the conditional version check guarantees the item is still exactly this one.
+    stored: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def profile_pk(shop_id: str, customer_id: str) -> str:
@@ -182,7 +185,10 @@ class ProfileRepository:
         profile = state.profile
         sets: dict[str, Any] = {}
         removes: list[str] = []
+        stored = state.stored if state.version is not None and state.has_version else None
         for name, value in profile_attributes(profile).items():
+            if stored is not None and stored.get(name) == value:
+                continue  # unchanged since it was read (None == absent)
             if value is None:
                 removes.append(name)
             else:
@@ -226,6 +232,7 @@ class ProfileRepository:
             raise
         state.version = new_version
         state.has_version = True
+        state.stored = None  # what was written is not tracked; a later save writes every attribute
         return new_version
 
     def delete_merged(self, shop_id: str, customer_id: str, version: int | None) -> None:
@@ -279,4 +286,5 @@ def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> Profi
         applied=list(item.get("applied", [])),
         order_ids=list(item.get("order_ids", [])),
         has_version="version" in item,
+        stored=item,
     )
