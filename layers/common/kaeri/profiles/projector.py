@@ -23,7 +23,9 @@ from kaeri.profiles.repository import (
     ConcurrentUpdate,
     ProfileRepository,
     ProfileState,
+    alias_item,
     anonymous_customer,
+    consent_item,
 )
 
 RECENTLY_VIEWED_MAX = 20
@@ -345,15 +347,19 @@ class ProfileProjector:
             if event.message_id in state.applied:
                 return state.profile  # a replayed record: already counted
             anonymous: ProfileState | None = None
+            records: list[dict[str, Any]] = []  # written together, before the profile save
             if merge_id and merge_id not in state.profile.anonymous_ids:
-                repo.put_alias(event.shop_id, merge_id, customer_id, event.timestamp)
+                records.append(alias_item(event.shop_id, merge_id, customer_id, event.timestamp))
                 anonymous = repo.load(event.shop_id, anonymous_customer(merge_id))
                 merge_anonymous(state, anonymous, merge_id)
             outcome = apply_event(state, event)
             if not outcome.changed and anonymous is None:
                 return state.profile if state.version is not None else None
-            for channel, consent in outcome.consent_changes:
-                repo.record_consent(event.shop_id, customer_id, channel, consent)
+            records += [
+                consent_item(event.shop_id, customer_id, channel, consent)
+                for channel, consent in outcome.consent_changes
+            ]
+            repo.put_records(records)
             state.applied = _add_unique(state.applied, [event.message_id], APPLIED_MAX)
             try:
                 repo.save(state)

@@ -95,6 +95,33 @@ BATCH_GET_MAX = 100  # keys per BatchGetItem request
 BATCH_GET_ATTEMPTS = 8
 
 
+def alias_item(shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> dict[str, Any]:
+    """The ALIAS item: this anonymous id was merged into that user."""
+    return {
+        "pk": profile_pk(shop_id, anonymous_customer(anonymous_id)),
+        "sk": ALIAS,
+        "user_id": user_id,
+        "at": iso(at),
+    }
+
+
+def consent_item(shop_id: str, customer_id: str, channel: str, consent: Consent) -> dict[str, Any]:
+    """One consent change as evidence: when, status, how (source) and under which wording."""
+    at = iso(consent.at) if consent.at else "unknown"
+    item = {
+        "pk": profile_pk(shop_id, customer_id),
+        "sk": f"CONSENT#{at}#{channel}",
+        "channel": channel,
+        "status": consent.status,
+        "at": at,
+    }
+    if consent.source:
+        item["source"] = consent.source
+    if consent.wording_version:
+        item["wording_version"] = consent.wording_version
+    return item
+
+
 class ProfileRepository:
     def __init__(self, clients: AwsClients) -> None:
         self._table = clients.table("customers")
@@ -143,14 +170,16 @@ class ProfileRepository:
         return item["user_id"] if item else identity
 
     def put_alias(self, shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> None:
-        self._table.put_item(
-            Item={
-                "pk": profile_pk(shop_id, anonymous_customer(anonymous_id)),
-                "sk": ALIAS,
-                "user_id": user_id,
-                "at": iso(at),
-            }
-        )
+        self._table.put_item(Item=alias_item(shop_id, anonymous_id, user_id, at))
+
+    def put_records(self, items: list[dict[str, Any]]) -> None:
+        """Unconditional puts of ALIAS / CONSENT items: one request for one item, else BatchWriteItem."""
+        if len(items) == 1:
+            self._table.put_item(Item=items[0])
+        elif items:
+            with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:  # 25 a request
+                for item in items:
+                    batch.put_item(Item=item)
 
     def put(self, profile: Profile) -> None:
         """Write a whole profile unconditionally (imports, fixtures); streams use save()."""
@@ -252,19 +281,7 @@ class ProfileRepository:
 
     def record_consent(self, shop_id: str, customer_id: str, channel: str, consent: Consent) -> None:
         """One item per consent change: when, status, how (source) and under which wording."""
-        at = iso(consent.at) if consent.at else "unknown"
-        item = {
-            "pk": profile_pk(shop_id, customer_id),
-            "sk": f"CONSENT#{at}#{channel}",
-            "channel": channel,
-            "status": consent.status,
-            "at": at,
-        }
-        if consent.source:
-            item["source"] = consent.source
-        if consent.wording_version:
-            item["wording_version"] = consent.wording_version
-        self._table.put_item(Item=item)
+        self._table.put_item(Item=consent_item(shop_id, customer_id, channel, consent))
 
     def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
