@@ -116,3 +116,29 @@ def test_customer_without_cart_items_is_not_in_the_audience(harness):
     harness.track("c1", "Product Added", {"product_id": "p1"})  # profile cart still empty
     harness.advance(3 * H)
     assert harness.executions == {}
+
+
+def test_an_imported_past_event_updates_nothing_but_starts_no_journey(harness):
+    from kaeri.events import StoredEvent
+    from kaeri.journeys.triggers import on_event
+
+    every_time = Reentry(policy="every_time")  # so only the event's age can keep it out
+    harness.install(
+        preset("cart-abandonment").model_copy(update={"holdout_percent": 0, "reentry": every_time})
+    )
+    harness.customer("c1")
+    harness.add_to_cart("c1")  # a fresh add starts the journey
+    assert len(harness.executions) == 1
+    old = StoredEvent(
+        shop_id="shop1",
+        message_id="imported-1",
+        type="track",
+        event="Product Added",
+        user_id="c1",
+        properties={"product_id": "p2"},
+        timestamp=harness.now - timedelta(days=90),
+        received_at=harness.now,
+    )
+    assert on_event(old, harness.profile("c1"), harness.clients) == []
+    harness.pump()
+    assert len(harness.executions) == 1

@@ -19,6 +19,11 @@ from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
 from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_REMOVED, UNSUBSCRIBED
 
+# An event that happened longer ago than this (an import of past orders, a replayed backlog) still
+# updates the profile and ends journeys, but starts none: nobody should get an abandoned-cart or
+# thank-you mail for something done months ago.
+MAX_TRIGGER_AGE = timedelta(hours=24)
+
 
 def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -> list[Entry]:
     """Start journeys this event triggers and end those it exits. Idempotent per event."""
@@ -43,6 +48,8 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
     if customer_id:
         mark_exits(event, profile, customer_id, scenarios, journeys)
     now = clock.now()
+    if now - event.timestamp > MAX_TRIGGER_AGE:
+        return []
     entries: list[Entry] = []
     for stored in scenarios:
         trigger = stored.scenario.trigger.event
