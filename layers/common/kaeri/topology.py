@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/identify", TRACK_API),
     Route("POST", "/v1/page", TRACK_API),
     Route("POST", "/v1/alias", TRACK_API),
+    Route("POST", "/v1/screen", TRACK_API),
+    Route("POST", "/v1/group", TRACK_API),
     Route("POST", "/v1/batch", TRACK_API),
     Route("PUT", "/v1/catalog/products", TRACK_API),
     Route("POST", "/v1/webhooks/shopify/{topic+}", TRACK_API),
