@@ -12,7 +12,7 @@ Access = Literal["r", "rw"]
 
 TABLE_ACCESS: dict[str, dict[str, Access]] = {
     # Ingest: writes events once per messageId, upserts the catalog, reads keys and recommendations.
-    "track-api": {"events": "rw", "catalog": "rw", "config": "r", "customers": "rw", "idempotency": "rw"},
+    "track-api": {"events": "rw", "catalog": "rw", "config": "r", "customers": "rw"},
     # Profile projection, journey starts and exits.
     "evaluate-stream": {
         "events": "rw",
@@ -21,7 +21,6 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "config": "r",
         "catalog": "r",
         "messages": "r",
-        "idempotency": "rw",
     },
     # Scheduled scenarios read their audience through indexes and start journeys (or fan out).
     "evaluate-schedule": {
@@ -30,7 +29,6 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "config": "r",
         "events": "r",
         "messages": "rw",  # holdout skips are logged
-        "idempotency": "rw",
     },
     "evaluate-fanout": {
         "customers": "r",
@@ -39,7 +37,6 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "events": "r",
         "catalog": "r",
         "messages": "rw",  # holdout skips are logged
-        "idempotency": "rw",
     },
     # The state machine's check step: audience, exits, caps, quiet hours.
     # Writes skip records (capped, exited, ...) and the shop's daily send counter.
@@ -51,7 +48,6 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "config": "r",
         "catalog": "r",
         "events": "rw",
-        "idempotency": "rw",
     },
     # SES feedback: message status, suppression list, feedback events into the stream.
     "send-feedback": {
@@ -59,7 +55,6 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
         "customers": "rw",
         "events": "rw",
         "config": "r",
-        "idempotency": "rw",
     },
     # Unsubscribe (consent change) and tracked-link redirects.
     "links-api": {"customers": "rw", "events": "rw", "messages": "r", "config": "r"},

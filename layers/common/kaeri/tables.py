@@ -69,7 +69,9 @@ class Table:
                 ks = [{"AttributeName": index.partition.name, "KeyType": "HASH"}]
                 if index.sort:
                     ks.append({"AttributeName": index.sort.name, "KeyType": "RANGE"})
-                gsis.append({"IndexName": index.name, "KeySchema": ks, "Projection": {"ProjectionType": "ALL"}})
+                gsis.append(
+                    {"IndexName": index.name, "KeySchema": ks, "Projection": {"ProjectionType": "ALL"}}
+                )
             kwargs["GlobalSecondaryIndexes"] = gsis
         if self.stream:
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
@@ -126,7 +128,9 @@ CUSTOMERS = Table(
             Key("last_order_at"),
             purpose="customers by predicted churn band {shop}#{band}",
         ),
-        Index("by_shop", Key("shop_id"), PK, purpose="every profile of a shop (exports, nightly predictions)"),
+        Index(
+            "by_shop", Key("shop_id"), PK, purpose="every profile of a shop (exports, nightly predictions)"
+        ),
         Index(
             "by_interest",
             Key("interest_key"),  # "{shop}#{product_id}" on INTEREST#{product_id} items (viewed, wish-listed)
@@ -143,7 +147,9 @@ CATALOG = Table(
     logical="catalog",
     partition=Key("shop_id"),
     sort=Key("product_id"),
-    indexes=(Index("by_category", Key("category_key"), Key("product_id"), purpose="products of {shop}#{category}"),),
+    indexes=(
+        Index("by_category", Key("category_key"), Key("product_id"), purpose="products of {shop}#{category}"),
+    ),
     purpose="products with price and inventory; restocks are detected on upsert",
 )
 
@@ -159,8 +165,12 @@ JOURNEYS = Table(
     partition=PK,  # "{shop_id}#{customer_id}"
     sort=SK,  # "{scenario_id}#{entry_key}": a conditional put makes starting a journey idempotent
     indexes=(
-        Index("by_scenario", Key("scenario_key"), Key("entered_at"), purpose="journeys of {shop}#{scenario} by entry"),
-        Index("by_due", Key("due_shop"), Key("due_at"), purpose="local runner: waits that fall due"),
+        Index(
+            "by_scenario",
+            Key("scenario_key"),
+            Key("entered_at"),
+            purpose="journeys of {shop}#{scenario} by entry",
+        ),
     ),
     ttl_attribute="expires_at",
     purpose="one item per journey: scenario version, holdout flag, state, next step",
@@ -171,7 +181,9 @@ MESSAGES = Table(
     partition=PK,  # "{shop_id}#{message_id}" (message id is deterministic per journey step)
     indexes=(
         Index("by_customer", Key("customer_key"), Key("created_at"), purpose="frequency caps, attribution"),
-        Index("by_shop_time", Key("shop_id"), Key("created_at"), purpose="KPIs, bounce/complaint rates, outbox"),
+        Index(
+            "by_shop_time", Key("shop_id"), Key("created_at"), purpose="KPIs, bounce/complaint rates, outbox"
+        ),
         Index("by_provider_id", Key("provider_message_id"), purpose="map SES feedback to our message"),
     ),
     ttl_attribute="expires_at",
@@ -179,12 +191,5 @@ MESSAGES = Table(
     purpose="send intents and the message log (status, skip reason, provider id)",
 )
 
-IDEMPOTENCY = Table(
-    logical="idempotency",
-    partition=Key("id"),
-    ttl_attribute="expiration",
-    purpose="Powertools idempotency records",
-)
-
-TABLES: tuple[Table, ...] = (EVENTS, CUSTOMERS, CATALOG, CONFIG, JOURNEYS, MESSAGES, IDEMPOTENCY)
+TABLES: tuple[Table, ...] = (EVENTS, CUSTOMERS, CATALOG, CONFIG, JOURNEYS, MESSAGES)
 TABLES_BY_NAME = {t.logical: t for t in TABLES}
