@@ -102,3 +102,20 @@ def test_remove_records_are_ignored(stream, aws):
         "batchItemFailures": []
     }
     assert ProfileRepository(aws).get("shop-a", "u1") is None
+
+
+def test_a_cancelled_order_is_taken_off_the_profile_once(stream, aws):
+    records = [
+        record(event("Order Completed", 1, "m1", order_id="o1", total=1000), 1),
+        record(event("Order Completed", 2, "m2", order_id="o2", total=2500), 2),
+        record(event("Order Refunded", 3, "m3", order_id="o1", total=400), 3),
+        record(event("Order Cancelled", 4, "m4", order_id="o2"), 4),
+        record(event("Order Cancelled", 5, "m5", order_id="o2"), 5),
+    ]
+    stream.handle(records)
+    stream.handle(records[2:])  # a retried batch
+
+    profile = ProfileRepository(aws).get("shop-a", "u1")
+    assert (profile.order_count, profile.total_spent) == (1, 600)
+    assert profile.last_order_at == T0 + timedelta(minutes=1)
+    assert stream.seen[3][1].order_count == 1  # triggers see the profile after the cancel

@@ -259,3 +259,121 @@ def test_anonymous_events_resolve_to_the_merged_customer(projector, aws):
     profile = ProfileRepository(aws).get("shop-a", "u9")
     assert [v.product_id for v in profile.recently_viewed] == ["p7"]
     assert ProfileRepository(aws).get("shop-a", "anon:a9") is None
+
+
+# Order Cancelled / Order Refunded (Segment e-commerce spec v2)
+
+
+def order(order_id, total, minutes=0, **extra):
+    return ev(event="Order Completed", props={"order_id": order_id, "total": total}, minutes=minutes, **extra)
+
+
+def cancel(order_id, minutes=10, name="Order Cancelled", **props):
+    return ev(event=name, props={"order_id": order_id, **props}, minutes=minutes)
+
+
+def totals(state):
+    p = state.profile
+    return p.order_count, p.total_spent, p.first_order_at, p.last_order_at
+
+
+def test_a_cancelled_order_no_longer_counts_and_order_times_are_recomputed():
+    state = fresh()
+    for order_id, total, minutes in (("o1", 1000, 0), ("o2", 2000, 1), ("o3", 4000, 2)):
+        apply_event(state, order(order_id, total, minutes))
+
+    assert apply_event(state, cancel("o3")).changed is True
+    assert totals(state) == (2, Decimal("3000"), T0, T0 + timedelta(minutes=1))
+
+    apply_event(state, cancel("o1", minutes=11, name="Order Refunded"))  # a full refund: no amount
+    assert totals(state) == (1, Decimal("2000"), T0 + timedelta(minutes=1), T0 + timedelta(minutes=1))
+
+    apply_event(state, cancel("o2", minutes=12))
+    assert totals(state) == (0, Decimal("0"), None, None)
+
+
+def test_a_partial_refund_lowers_total_spent_but_keeps_the_order():
+    state = fresh()
+    apply_event(state, order("o1", 5000))
+    apply_event(state, cancel("o1", name="Order Refunded", total=1200))
+    assert totals(state) == (1, Decimal("3800"), T0, T0)
+
+    products = [{"product_id": "p1", "price": 300, "quantity": 2}]
+    apply_event(state, cancel("o1", minutes=11, name="Order Refunded", products=products))
+    assert totals(state) == (1, Decimal("3200"), T0, T0)
+
+    apply_event(state, cancel("o1", minutes=12))  # cancelling it later takes off only what is left
+    assert totals(state) == (0, Decimal("0"), None, None)
+
+
+def test_a_cancel_delivered_twice_with_different_message_ids_subtracts_once():
+    state = fresh()
+    apply_event(state, order("o1", 1000))
+    apply_event(state, order("o2", 3000, minutes=1))
+    apply_event(state, cancel("o2"))
+    second = apply_event(state, cancel("o2", minutes=11))
+    third = apply_event(state, cancel("o2", minutes=12, name="Order Refunded"))
+
+    assert totals(state) == (1, Decimal("1000"), T0, T0)
+    assert second.changed is False and third.changed is False
+
+
+def test_a_cancel_of_an_unknown_order_subtracts_nothing_and_is_logged(caplog):
+    state = fresh()
+    apply_event(state, order("o1", 1000))
+    with caplog.at_level("INFO", logger="kaeri"):
+        apply_event(state, cancel("o-old"))
+        apply_event(state, cancel("o-older", name="Order Refunded", total=500))
+
+    assert totals(state) == (1, Decimal("1000"), T0, T0)
+    assert "o-old" in caplog.text and "o-older" in caplog.text
+
+
+def test_an_order_cancelled_before_it_arrives_never_counts():
+    state = fresh()  # stream records of different messages are not ordered across shards
+    apply_event(state, cancel("o1", minutes=0))
+    apply_event(state, order("o1", 1000, minutes=1))
+
+    assert totals(state) == (0, Decimal("0"), None, None)
+
+
+def test_replayed_cancel_and_refund_messages_subtract_once(projector, aws):
+    events = [
+        order("o1", 1000),
+        order("o2", 5000, minutes=1),
+        cancel("o1", minutes=5),
+        cancel("o2", minutes=6, name="Order Refunded", total=700),
+    ]
+    for event in events + events[2:] + events:
+        projector.apply(event)
+
+    profile = ProfileRepository(aws).get("shop-a", "u1")
+    assert (profile.order_count, profile.total_spent) == (1, Decimal("4300"))
+    assert profile.first_order_at == profile.last_order_at == T0 + timedelta(minutes=1)
+
+
+def test_cancels_are_exact_through_the_table(projector, aws):
+    projector.apply(order("o1", 1000))
+    projector.apply(order("o2", 2000, minutes=1))
+    projector.apply(cancel("o2", minutes=5))
+    projector.apply(cancel("o2", minutes=6))  # another message for the same cancellation
+    projector.apply(cancel("o9", minutes=7))  # an order this profile never counted
+
+    repo = ProfileRepository(aws)
+    profile = repo.get("shop-a", "u1")
+    assert (profile.order_count, profile.total_spent, profile.last_order_at) == (1, Decimal("1000"), T0)
+    item = aws.table("customers").get_item(Key={"pk": "shop-a#u1", "sk": "PROFILE"})["Item"]
+    assert item["last_order_at"] == "2025-03-01T09:00:00.000Z"
+
+    projector.apply(cancel("o1", minutes=8))
+    item = aws.table("customers").get_item(Key={"pk": "shop-a#u1", "sk": "PROFILE"})["Item"]
+    assert item["order_count"] == 0 and "buyer_shop" not in item and "last_order_at" not in item
+
+
+def test_an_anonymous_order_merged_into_the_customer_can_be_cancelled(projector, aws):
+    projector.apply(order("o1", 1000, user=None, anon="a5"))
+    projector.apply(ev("identify", user="u1", anon="a5", traits={"email": "a5@example.jp"}, minutes=1))
+    projector.apply(cancel("o1", minutes=2))
+
+    profile = ProfileRepository(aws).get("shop-a", "u1")
+    assert (profile.order_count, profile.total_spent, profile.last_order_at) == (0, Decimal("0"), None)

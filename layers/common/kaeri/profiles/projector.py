@@ -4,10 +4,18 @@
 reads and one conditional write per event that changes something. Stream retries are safe: the
 message ids recently applied are saved with the profile in the same write, and orders count once
 per order_id whichever source delivered them.
+
+Order Cancelled, and Order Refunded without an amount (a full refund), take a counted order back
+once per order_id (cancelled_order_ids): order_count -1, total_spent minus what that order still
+counts, first/last order times recomputed. The amount comes from order_totals, the last
+ORDER_TOTALS_MAX orders kept with the profile; a cancel of an order not there (never counted here,
+or older than that) subtracts nothing and is logged. Order Refunded with `total`/`revenue` or
+`products[]` (a partial refund) lowers total_spent by that amount and keeps the order.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,11 +36,18 @@ from kaeri.profiles.repository import (
     consent_item,
 )
 
+log = logging.getLogger("kaeri.profiles")
+
 RECENTLY_VIEWED_MAX = 20
 WISHLIST_MAX = 100
 BOUGHT_MAX = 200
 APPLIED_MAX = 100  # message ids remembered per profile: far more than a stream retry can replay
 ORDER_IDS_MAX = 500
+# Orders whose counted amount and time are kept for cancels and refunds (the most recent by order
+# time; about 70 bytes each on the PROFILE item). Cancels come days or weeks after an order, and few
+# customers place 50 orders in that time; an older order's cancel subtracts nothing and is logged.
+ORDER_TOTALS_MAX = 50
+CANCELLED_MAX = 100  # cancelled order ids remembered: a cancel delivered again takes nothing more
 SAVE_ATTEMPTS = 8
 NO_PROFILE_SOURCES = frozenset({"catalog"})  # events about products, not customers
 WISHLIST_REMOVED = "Product Removed from Wishlist"
@@ -183,14 +198,89 @@ def _apply_order(state: ProfileState, event: StoredEvent) -> None:
     if order_id in state.order_ids:
         return  # the same order delivered again (e.g. by Shopify and by the storefront)
     state.order_ids = (state.order_ids + [order_id])[-ORDER_IDS_MAX:]
+    if order_id in state.cancelled_order_ids:
+        # Stream records of different messages are not ordered: the cancel came first.
+        log.info("order %s arrived after its cancellation: not counted", order_id)
+        return
+    total = _order_total(props)
+    _keep_order_total(state, order_id, total, event.timestamp)
     profile.order_count += 1
-    profile.total_spent += _order_total(props)
+    profile.total_spent += total
     profile.currency = props.get("currency") or profile.currency
     profile.first_order_at = _earliest(profile.first_order_at, event.timestamp)
     profile.last_order_at = _latest(profile.last_order_at, event.timestamp)
     profile.products_bought = _add_unique(profile.products_bought, bought, BOUGHT_MAX)
     categories = [str(p["category"]) for p in products if p.get("category")]
     profile.categories_bought = _add_unique(profile.categories_bought, categories, BOUGHT_MAX)
+
+
+def _keep_order_total(state: ProfileState, order_id: str, total: Decimal, at: datetime) -> None:
+    totals = {**state.order_totals, order_id: (total, at)}
+    newest = sorted(totals.items(), key=lambda item: item[1][1])[-ORDER_TOTALS_MAX:]
+    state.order_totals = dict(newest)
+
+
+def _refund_amount(props: dict[str, Any]) -> Decimal | None:
+    """A partial refund's amount (positive); None for a full refund (no total, revenue or products)."""
+    for key in ("total", "revenue"):
+        if props.get(key) is not None:
+            return abs(_decimal(props[key]) or Decimal("0"))
+    if props.get("products"):
+        return abs(_order_total({"products": props["products"]}))
+    return None
+
+
+def _cancel_order(state: ProfileState, order_id: str) -> None:
+    profile = state.profile
+    state.cancelled_order_ids = (state.cancelled_order_ids + [order_id])[-CANCELLED_MAX:]
+    entry = state.order_totals.pop(order_id, None)
+    if entry is None:
+        if order_id in state.order_ids:
+            log.warning("cancelled order %s is older than the kept order totals: profile unchanged", order_id)
+        else:
+            log.info("cancelled order %s was not counted for this profile: nothing to take back", order_id)
+        return
+    amount, at = entry
+    profile.order_count = max(profile.order_count - 1, 0)
+    profile.total_spent = max(profile.total_spent - amount, Decimal("0"))
+    if profile.order_count == 0:
+        profile.first_order_at = profile.last_order_at = None
+        return
+    kept = [t for _, t in state.order_totals.values()]
+    # order_totals holds the most recent orders, so the last remaining order is among them whenever
+    # any is; the first only when they are all there (else an older one, not kept, stays first).
+    if profile.last_order_at == at and kept:
+        profile.last_order_at = max(kept)
+    if profile.first_order_at == at and len(kept) >= profile.order_count:
+        profile.first_order_at = min(kept)
+
+
+def _refund(state: ProfileState, order_id: str, amount: Decimal) -> None:
+    if order_id not in state.order_ids and order_id not in state.order_totals:
+        log.info("refund for order %s, not counted for this profile: nothing to take back", order_id)
+        return
+    entry = state.order_totals.get(order_id)
+    if entry is not None:
+        left, at = entry
+        amount = min(amount, left)  # never more than the order still counts
+        state.order_totals[order_id] = (left - amount, at)
+    state.profile.total_spent = max(state.profile.total_spent - amount, Decimal("0"))
+
+
+def _apply_cancel_or_refund(state: ProfileState, event: StoredEvent) -> None:
+    props = event.properties
+    if not props.get("order_id"):
+        log.info("%s %s without order_id: profile unchanged", event.event, event.message_id)
+        return
+    order_id = str(props["order_id"])
+    if order_id in state.cancelled_order_ids:
+        log.info("order %s already cancelled: %s %s changes nothing", order_id, event.event, event.message_id)
+        return
+    amount = None if event.event == v.ORDER_CANCELLED else _refund_amount(props)
+    if amount is None:
+        _cancel_order(state, order_id)
+    else:
+        _refund(state, order_id, amount)
 
 
 def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> None:
@@ -234,6 +324,8 @@ def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> N
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
     elif name == v.ORDER_COMPLETED:
         _apply_order(state, event)
+    elif name in (v.ORDER_CANCELLED, v.ORDER_REFUNDED):
+        _apply_cancel_or_refund(state, event)
     elif name == v.WISHLIST_ADDED and product_id:
         profile.wishlist = _add_unique(
             [p for p in profile.wishlist if p != product_id], [product_id], WISHLIST_MAX
@@ -262,7 +354,7 @@ def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> N
 def apply_event(state: ProfileState, event: StoredEvent) -> Outcome:
     """Apply one event to a profile in place (pure: no I/O). Replays are the caller's concern."""
     before = state.profile.model_copy(deep=True)
-    orders_before = list(state.order_ids)
+    orders_before = (list(state.order_ids), dict(state.order_totals), list(state.cancelled_order_ids))
     outcome = Outcome()
     if event.type in ("identify", "group") and event.traits:
         _apply_traits(state.profile, event.traits, event, outcome)
@@ -271,7 +363,8 @@ def apply_event(state: ProfileState, event: StoredEvent) -> Outcome:
     profile = state.profile
     if profile.points_balance <= 0:
         profile.points_expire_on = None  # an expiry date only means something while points are held
-    outcome.changed = profile != before or state.order_ids != orders_before
+    orders_after = (state.order_ids, state.order_totals, state.cancelled_order_ids)
+    outcome.changed = profile != before or orders_after != orders_before
     if outcome.changed:
         profile.updated_at = _latest(profile.updated_at, event.timestamp)
     return outcome
@@ -310,6 +403,12 @@ def merge_anonymous(state: ProfileState, anonymous: ProfileState, anonymous_id: 
         user.products_bought = _add_unique(user.products_bought, anon.products_bought, BOUGHT_MAX)
         user.categories_bought = _add_unique(user.categories_bought, anon.categories_bought, BOUGHT_MAX)
         state.order_ids = (state.order_ids + new_orders)[-ORDER_IDS_MAX:]
+        for order_id in new_orders:
+            if order_id in anonymous.order_totals:
+                _keep_order_total(state, order_id, *anonymous.order_totals[order_id])
+    state.cancelled_order_ids = _add_unique(
+        state.cancelled_order_ids, anonymous.cancelled_order_ids, CANCELLED_MAX
+    )
     user.signed_up_at = _earliest(user.signed_up_at, anon.signed_up_at)
     state.applied = _add_unique(state.applied, anonymous.applied, APPLIED_MAX)
 

@@ -2,8 +2,9 @@
 
 Items (pk ``{shop}#{customer}``):
 - ``PROFILE``: the Profile, plus ``version`` (optimistic lock), ``applied`` (recent message ids, so a
-  replayed stream record changes nothing), ``order_ids`` (an order counts once whatever delivers it)
-  and the sparse GSI keys of tables.CUSTOMERS.
+  replayed stream record changes nothing), ``order_ids`` (an order counts once whatever delivers it),
+  ``order_totals`` (recent orders' counted amount and time, so a cancel takes back the right amount),
+  ``cancelled_order_ids`` (an order is taken back once) and the sparse GSI keys of tables.CUSTOMERS.
 - ``ALIAS`` at pk ``{shop}#anon:{anonymous_id}``: the user id that anonymous id was merged into.
 - ``CONSENT#{at}#{channel}``: one record per consent change (Act on Specified Electronic Mail).
 """
@@ -18,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kaeri.aws import AwsClients
-from kaeri.clock import iso
+from kaeri.clock import iso, parse_iso
 from kaeri.events import from_dynamo
 from kaeri.profiles.model import Consent, Profile
 
@@ -28,7 +29,7 @@ ANON_PREFIX = "anon:"
 # Attributes this repository writes on PROFILE items; others (predictions, churn_key) belong to
 # functions/recommend and are never touched here.
 NOT_OWNED = frozenset({"predictions"})
-STATE_ATTRIBUTES = ("version", "applied", "order_ids")
+STATE_ATTRIBUTES = ("version", "applied", "order_ids", "order_totals", "cancelled_order_ids")
 GSI_ATTRIBUTES = ("shop_id", "birthday_key", "points_shop", "points_expire_on", "buyer_shop", "last_order_at")
 
 
@@ -44,6 +45,10 @@ class ProfileState:
     version: int | None = None  # None: no PROFILE item yet
     applied: list[str] = field(default_factory=list)
     order_ids: list[str] = field(default_factory=list)
+    # Recent counted orders: order id -> (amount still counted, order time), oldest first (bounded by
+    # the projector); what an Order Cancelled / full refund takes back.
+    order_totals: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)
+    cancelled_order_ids: list[str] = field(default_factory=list)
     has_version: bool = True
     # The PROFILE item as read (None: not read from the table). save() writes only what differs
     # from it: the conditional version check guarantees the item is still exactly this one.
@@ -85,6 +90,15 @@ def profile_attributes(profile: Profile) -> dict[str, Any]:
     attributes["points_expire_on"] = profile.points_expire_on.isoformat() if holds_points else None
     attributes["buyer_shop"] = shop if profile.last_order_at else None
     return attributes
+
+
+def order_totals_value(totals: dict[str, tuple[Decimal, datetime]]) -> list[dict[str, Any]]:
+    """ProfileState.order_totals as stored: a list (DynamoDB maps do not keep their order)."""
+    return [{"order_id": k, "total": total, "at": iso(at)} for k, (total, at) in totals.items()]
+
+
+def _order_totals(value: Any) -> dict[str, tuple[Decimal, datetime]]:
+    return {str(e["order_id"]): (Decimal(str(e["total"])), parse_iso(str(e["at"]))) for e in value or []}
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile:
@@ -224,6 +238,12 @@ class ProfileRepository:
                 sets[name] = value
         new_version = (state.version or 0) + 1
         sets.update({"version": new_version, "applied": state.applied, "order_ids": state.order_ids})
+        for name, value in (
+            ("order_totals", order_totals_value(state.order_totals)),
+            ("cancelled_order_ids", state.cancelled_order_ids),
+        ):
+            if stored is None or stored.get(name, []) != value:
+                sets[name] = value  # written only when changed: most events touch no order
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         set_clauses = []
@@ -302,6 +322,8 @@ def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> Profi
         version=int(item.get("version", 0)),
         applied=list(item.get("applied", [])),
         order_ids=list(item.get("order_ids", [])),
+        order_totals=_order_totals(item.get("order_totals")),
+        cancelled_order_ids=list(item.get("cancelled_order_ids", [])),
         has_version="version" in item,
         stored=item,
     )
