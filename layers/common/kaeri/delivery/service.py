@@ -202,6 +202,12 @@ class Delivery:
         values: dict[str, Any] = {"status": "skipped", "skip_reason": reason}
         if detail:
             values["detail"] = detail
+        if not self._update_pending(existing, values):
+            return self.send(request)
+        return result_of({**existing, **values})
+
+    def _update_pending(self, existing: dict[str, Any], values: dict[str, Any]) -> bool:
+        """Update a pending intent that no attempt has claimed yet; False if another attempt did."""
         try:
             self.log.update(
                 existing["pk"],
@@ -210,8 +216,8 @@ class Delivery:
                 condition_values={":p": "pending"},
             )
         except IntentConflict:
-            return self.send(request)
-        return result_of({**existing, **values})
+            return False
+        return True
 
     def _decide_and_send(self, request: SendRequest, existing: dict[str, Any] | None) -> SendResult:
         shop = self.shops(request.shop_id)
@@ -259,15 +265,8 @@ class Delivery:
                 return self.send(request)  # a concurrent attempt wrote it first: follow its record
         else:
             values = {k: v for k, v in intent.items() if k not in ("pk", "created_at", "expires_at")}
-            try:
-                self.log.update(
-                    existing["pk"],
-                    values,
-                    condition="#status = :p AND attribute_not_exists(attempt_id)",
-                    condition_values={":p": "pending"},
-                )
-            except IntentConflict:
-                return self.send(request)
+            if not self._update_pending(existing, values):
+                return self.send(request)  # another attempt claimed it: follow its record
         return self._hand_off(intent["pk"], attempt_id, outbound)
 
     def _hand_off(self, pk: str, attempt_id: str, outbound: OutboundMessage) -> SendResult:
