@@ -22,7 +22,9 @@ OUT = Path("build/bench.json")
 def main(argv: list[str]) -> int:
     import bench
 
-    names = sorted(m.name[: -len("_bench")] for m in pkgutil.iter_modules(bench.__path__) if m.name.endswith("_bench"))
+    names = sorted(
+        m.name[: -len("_bench")] for m in pkgutil.iter_modules(bench.__path__) if m.name.endswith("_bench")
+    )
     wanted = argv or names
     results: dict = json.loads(OUT.read_text()) if OUT.exists() else {}
     console = Console()

@@ -23,7 +23,9 @@ from kaeri_cdk import constants as c
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 # Operator-side parts of the package (CLI, local stack, demo) need typer/moto/rich and never run in Lambda.
-_NOT_IN_LAYER = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "cli", "local", "demo")
+_NOT_IN_LAYER = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "cli", "local", "demo"
+)
 _STALE_AFTER_SECONDS = 3600
 
 

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from kaeri.tables import TABLES
 
-
 _ENV_NAMES = {"local": "KAERI_LOCAL_MODE"}
 
 

@@ -21,7 +21,9 @@ JOURNEY_STEP = Function("journey-step", "functions/evaluate", "evaluate_journey.
 SEND = Function("send", "functions/send", "send_message.handler")
 SEND_FEEDBACK = Function("send-feedback", "functions/send", "send_feedback.handler")
 LINKS_API = Function("links-api", "functions/send", "send_links.handler")
-RECOMMEND_NIGHTLY = Function("recommend-nightly", "functions/recommend", "recommend_nightly.handler", numpy=True)
+RECOMMEND_NIGHTLY = Function(
+    "recommend-nightly", "functions/recommend", "recommend_nightly.handler", numpy=True
+)
 REPORT_NIGHTLY = Function("report-nightly", "functions/evaluate", "evaluate_report.handler")
 
 FUNCTIONS: tuple[Function, ...] = (
