@@ -28,7 +28,7 @@ from kaeri.aws import AwsClients
 from kaeri.local import inprocess
 from kaeri.local.api import ApiServer
 from kaeri.local.durations import parse_duration
-from kaeri.local.functions import FunctionRunner, UnknownFunctionError, function_arns
+from kaeri.local.functions import FunctionRunner, function_arns
 from kaeri.local.line_server import LineServer
 from kaeri.local.queues import QueuePoller
 from kaeri.local.streams import StreamPoller
@@ -383,21 +383,14 @@ class LocalStack:
         )
 
     def _add_timers(self) -> None:
-        """Journey runner and scheduler, when their modules are present."""
-        try:
-            from kaeri.local.journeys import JourneyRunner
-        except ImportError:
-            JourneyRunner = None  # noqa: N806
-        try:
-            from kaeri.local.scheduler import Scheduler
-        except ImportError:
-            Scheduler = None  # noqa: N806
-        if JourneyRunner is not None:
-            self.journeys = JourneyRunner(self.clients, self.runner, self.resources.state_machine_arn)  # type: ignore[union-attr]
-            self.timers.append(self.journeys)
-        if Scheduler is not None:
-            self.scheduler = Scheduler(self.clients, self.runner, SCHEDULE_GROUP)
-            self.timers.append(self.scheduler)
+        """The journey runner (Step Functions waits) and the scheduler (EventBridge Scheduler)."""
+        from kaeri.local.journeys import JourneyRunner
+        from kaeri.local.scheduler import Scheduler
+
+        assert self.resources is not None
+        self.journeys = JourneyRunner(self.clients, self.runner, self.resources.state_machine_arn)
+        self.scheduler = Scheduler(self.clients, self.runner, SCHEDULE_GROUP)
+        self.timers.extend([self.journeys, self.scheduler])
 
     # running work -------------------------------------------------------------------------------
 
@@ -558,25 +551,7 @@ def _bind_check(port: int) -> None:
 
 
 def journey_definition(region: str) -> dict[str, Any]:
-    """The journey state machine's ASL from kaeri.journeys.definition, with local Lambda ARNs.
+    """The journey state machine's ASL, built by the same function CDK uses, with local Lambda ARNs."""
+    from kaeri.journeys.definition import build_definition
 
-    Until the scenario engine provides it, a one-state placeholder keeps the stack startable.
-    """
-    arns = function_arns(region)
-    try:
-        from kaeri.journeys import definition as module
-    except ImportError:
-        log.warning("kaeri.journeys.definition not found; the journey state machine is a placeholder")
-        return {
-            "Comment": "placeholder: kaeri.journeys.definition is missing",
-            "StartAt": "Done",
-            "States": {"Done": {"Type": "Succeed"}},
-        }
-    for name in ("build_definition", "definition", "state_machine_definition", "build", "asl"):
-        builder = getattr(module, name, None)
-        if callable(builder):
-            built = builder(arns)
-            return json.loads(built) if isinstance(built, str) else built
-    raise UnknownFunctionError(
-        "kaeri.journeys.definition has no build_definition(function_arns) -> dict; see docs/local.md"
-    )
+    return build_definition(function_arns(region))
