@@ -58,20 +58,31 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
         if trigger.audience_from == "product_interest":
             entries.extend(_enter_interested(clients, stored, event, journeys, now, trigger.interest_days))
         elif customer_id and profile is not None and not customer_id.startswith("anon:"):
-            entries.append(
-                enter(
-                    clients,
-                    event.shop_id,
-                    stored,
-                    customer_id,
-                    occurrence=event.message_id,
-                    now=now,
-                    profile=profile,
-                    trigger=event,
-                    journeys=journeys,
-                )
-            )
+            entries.append(_enter(clients, stored, event, customer_id, profile, journeys, now))
     return entries
+
+
+def _enter(
+    clients: AwsClients,
+    stored: StoredScenario,
+    event: StoredEvent,
+    customer_id: str,
+    profile: Profile,
+    journeys: JourneyStore,
+    now,
+) -> Entry:
+    """One customer's entry, keyed by the triggering event so a replay starts nothing new."""
+    return enter(
+        clients,
+        event.shop_id,
+        stored,
+        customer_id,
+        occurrence=event.message_id,
+        now=now,
+        profile=profile,
+        trigger=event,
+        journeys=journeys,
+    )
 
 
 def _enter_interested(
@@ -96,19 +107,7 @@ def _enter_interested(
         profile = profiles.get(customer_id)
         if profile is None or str(product_id) in profile.products_bought:
             continue  # viewed it and bought it: nothing to remind
-        entries.append(
-            enter(
-                clients,
-                event.shop_id,
-                stored,
-                customer_id,
-                occurrence=event.message_id,
-                now=now,
-                profile=profile,
-                trigger=event,
-                journeys=journeys,
-            )
-        )
+        entries.append(_enter(clients, stored, event, customer_id, profile, journeys, now))
     return entries
 
 

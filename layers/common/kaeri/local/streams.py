@@ -88,6 +88,11 @@ def moto_lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> 
             ddb[name] = {k: _moto_attribute(v) for k, v in value.items()}
         else:
             ddb[name] = value
+    return _envelope(record, ddb, stream_arn, region)
+
+
+def _envelope(record: dict[str, Any], ddb: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """The Lambda service's stream record around one record's `dynamodb` part."""
     return {
         "eventID": record.get("eventID"),
         "eventName": record.get("eventName"),
@@ -108,15 +113,7 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     for name in ("Keys", "NewImage", "OldImage"):
         if name in ddb:
             ddb[name] = _image(ddb[name])
-    return {
-        "eventID": record.get("eventID"),
-        "eventName": record.get("eventName"),
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": region,
-        "dynamodb": ddb,
-        "eventSourceARN": stream_arn,
-    }
+    return _envelope(record, ddb, stream_arn, region)
 
 
 @dataclass
