@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
-from kaeri.local import inprocess
+from kaeri.local import inprocess, moto_speedups
 from kaeri.local.api import ApiServer
 from kaeri.local.durations import parse_duration
 from kaeri.local.functions import FunctionRunner, function_arns
@@ -150,6 +150,7 @@ class LocalStack:
     def _start(self) -> None:
         self._started = True
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+        moto_speedups.install()  # same answers, without moto's whole-table work on every request
         self._moto = _start_moto(self.aws_port)
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint_url = f"http://{host}:{port}"

@@ -1,0 +1,188 @@
+"""Faster paths through moto for the local stack, with the same answers.
+
+moto is written to be correct, not fast, and a few of its paths grow with the size of a table (or
+with the number of executions) on every request. A demo shop of a few thousand customers makes
+tens of thousands of requests against tables of tens of thousands of items, so these paths decide
+whether the local stack takes minutes or hours. Each speed-up below changes how moto finds its
+answer, never the answer (tests/local/test_moto_speedups.py runs the same requests with and without
+them and compares the responses):
+
+* Query. moto lists every item of the table, sorted by primary key with its own (slow) value
+  comparisons, and then keeps the items of the queried partition. The listing is only filtered and
+  re-sorted afterwards, so during a query it is handed just the candidates, unsorted: the items of
+  the partition for a table query, the items whose index hash key matches for an index query.
+* UpdateItem. moto checks "one SET / REMOVE / ADD / DELETE clause each" on every node of the
+  expression's tree, and each check walks the node's whole subtree: quadratic in the number of
+  actions. The check at the root sees every clause, so only the root is checked.
+* Responses of the item operations (GetItem, Query, PutItem, ...). moto builds them as plain JSON
+  ready dicts and then walks them against the botocore model one attribute at a time. For these
+  operations the dict already has the wire shape (attribute values are `{"S": ...}`, `{"N": ...}`),
+  so it is dumped as JSON directly. A response holding a binary value (`"B"` / `"BS"`, which the
+  walk base64-encodes) takes moto's own path, as does any error.
+* StartExecution. moto looks for an execution of the same name among all executions of the state
+  machine; a set of the names seen answers "no such name" without the scan.
+
+`install()` applies them (idempotent); `uninstall()` restores moto's own methods.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+# (class, attribute) -> (moto's original, whether the class defined it itself rather than inherit it)
+_installed: dict[tuple[Any, str], tuple[Any, bool]] = {}
+_query = threading.local()  # the query in progress in this thread: (table, index, hash key, conditions)
+
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+_BINARY_MARKERS = ('"B": ', '"BS": ')
+
+
+def _same_key(value: Any, expected: Any) -> bool:
+    """DynamoType equality, comparing strings without moto's casting (exactly what __eq__ gives)."""
+    if value is None or value.type != expected.type:
+        return False
+    if value.type == "S":
+        return bool(value.value == expected.value)
+    return bool(value == expected)
+
+
+def _items_of(table: Any, partition: Any) -> list[Any]:
+    """The items of one partition (moto's defaultdict can hold an empty dict for a missing key)."""
+    if isinstance(partition, dict):
+        return list(partition.values()) if table.range_key_attr else []
+    return [partition]
+
+
+def _patched_all_items(original: Any) -> Any:
+    def all_items(self: Any) -> list[Any]:
+        current = getattr(_query, "current", None)
+        if current is None or current[0] is not self:
+            return list(original(self))
+        _, index_name, hash_key, conditions = current
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key)
+            return [] if partition is None else _items_of(self, partition)
+        candidates: list[Any] = []
+        for partition in self.items.values():
+            candidates.extend(_items_of(self, partition))
+        if conditions:
+            candidates = [
+                item
+                for item in candidates
+                if all(_same_key(item.attrs.get(name), value) for name, value in conditions)
+            ]
+        return candidates
+
+    return all_items
+
+
+def _patched_query(original: Any) -> Any:
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        conditions = kwargs.get("hash_key_conditions") or []
+        previous = getattr(_query, "current", None)
+        _query.current = (self, index_name, hash_key, conditions)
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            _query.current = previous
+
+    return query
+
+
+def _patched_verify_action_counts(original: Any) -> Any:
+    def verify_action_counts(self: Any, node: Any) -> Any:
+        if getattr(node, "parent", None) is not None:
+            return node  # the root's check covers every clause of the expression
+        return original(self, node)
+
+    return verify_action_counts
+
+
+def _patched_execute_result(original: Any) -> Any:
+    from moto import settings
+
+    def execute_result(self: Any, context: Any) -> Any:
+        result = self.result
+        if context.operation_model.name not in ITEM_OPERATIONS or not isinstance(result, dict):
+            return original(self, context)
+        try:
+            body = json.dumps(result, indent=4 if settings.PRETTIFY_RESPONSES else None)
+        except TypeError:  # bytes of a binary value
+            return original(self, context)
+        if any(marker in body for marker in _BINARY_MARKERS):
+            return original(self, context)
+        status = context.operation_model.http.get("responseCode", 200)
+        version = context.service_model.metadata.get("jsonVersion", "1.0")
+        return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+
+    return execute_result
+
+
+def _patched_idempotency(original: Any) -> Any:
+    def handle_name_input_idempotency(self: Any, name: str, execution_input: str) -> Any:
+        names: set[str] = self.__dict__.setdefault("_kaeri_names", set())
+        seen = self.__dict__.get("_kaeri_seen", 0)
+        if seen < len(self.executions):
+            names.update(execution.name for execution in self.executions[seen:])
+            self.__dict__["_kaeri_seen"] = len(self.executions)
+        if name not in names:
+            return None
+        return original(self, name, execution_input)
+
+    return handle_name_input_idempotency
+
+
+def _targets() -> list[tuple[Any, str, Any]]:
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+    from moto.dynamodb.responses import DynamoResult
+    from moto.stepfunctions.models import StateMachine
+
+    return [
+        (Table, "all_items", _patched_all_items),
+        (Table, "query", _patched_query),
+        (ActionCountValidator, "verify_action_counts", _patched_verify_action_counts),
+        (DynamoResult, "execute_result", _patched_execute_result),
+        (StateMachine, "_handle_name_input_idempotency", _patched_idempotency),
+    ]
+
+
+def install() -> None:
+    """Apply every speed-up to moto in this process (idempotent)."""
+    for cls, name, patch in _targets():
+        if (cls, name) in _installed:
+            continue
+        own = name in cls.__dict__
+        original = cls.__dict__[name] if own else getattr(cls, name)
+        _installed[(cls, name)] = (original, own)
+        setattr(cls, name, patch(original))
+
+
+def uninstall() -> None:
+    """Put moto's own methods back."""
+    for (cls, name), (original, own) in list(_installed.items()):
+        if own:
+            setattr(cls, name, original)
+        else:
+            delattr(cls, name)  # inherited again
+        del _installed[(cls, name)]
+
+
+def installed() -> bool:
+    return bool(_installed)
