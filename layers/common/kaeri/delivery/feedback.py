@@ -103,17 +103,17 @@ class Feedback:
         return outcome
 
     def _message_for(self, mail: dict[str, Any]) -> dict[str, Any] | None:
-        ses_id = mail.get("messageId")
-        if ses_id:
-            found = self.log.by_provider_id(ses_id)
-            if found:
-                return found
-        # The intent may not carry the provider id (crash between SES accept and our write).
+        # SES event publishing carries the original headers: our X-Kaeri-Message names the item
+        # (one key read, and it works even when the provider id was never recorded, e.g. a crash
+        # between SES accepting and our write). Without headers, the provider id index finds it.
         for header in mail.get("headers") or []:
             if header.get("name", "").lower() == "x-kaeri-message":
                 shop_id, _, message_id = header.get("value", "").partition("#")
-                return self.log.get(shop_id, message_id)
-        return None
+                found = self.log.get(shop_id, message_id) if shop_id and message_id else None
+                if found:
+                    return found
+        ses_id = mail.get("messageId")
+        return self.log.by_provider_id(ses_id) if ses_id else None
 
     def _reconcile(self, message: dict[str, Any], ses_id: str | None) -> None:
         """SES says it sent a message our log does not show as sent: record the truth."""

@@ -206,7 +206,9 @@ class Responder:
             "messageId": item.get("provider_message_id") or item["message_id"],
             "source": self.stack.from_email,
             "destination": [item.get("address") or item.get("recipient") or ""],
-            "tags": {"kaeri_message_id": [item["message_id"]], "kaeri_shop": [self.stack.shop_id]},
+            "tags": {"kaeri_shop": [self.stack.shop_id]},
+            # as SES event publishing does: the sent message's headers, ours among them
+            "headers": [{"name": "X-Kaeri-Message", "value": f"{self.stack.shop_id}#{item['message_id']}"}],
         }
         body: dict[str, Any] = {"eventType": kind, "mail": mail}
         if kind == "Delivery":

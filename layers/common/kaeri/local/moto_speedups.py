@@ -14,6 +14,8 @@ them and compares the responses):
 * UpdateItem. moto checks "one SET / REMOVE / ADD / DELETE clause each" on every node of the
   expression's tree, and each check walks the node's whole subtree: quadratic in the number of
   actions. The check at the root sees every clause, so only the root is checked.
+* Every request. moto lists its handler class's methods (with `inspect.getmembers`) to find the
+  action's method; a class's methods do not change, so the list is kept per class.
 * Responses of the item operations (GetItem, Query, PutItem, ...). moto builds them as plain JSON
   ready dicts and then walks them against the botocore model one attribute at a time. For these
   operations the dict already has the wire shape (attribute values are `{"S": ...}`, `{"N": ...}`),
@@ -105,13 +107,29 @@ def _patched_query(original: Any) -> Any:
     return query
 
 
-def _patched_verify_action_counts(original: Any) -> Any:
-    def verify_action_counts(self: Any, node: Any) -> Any:
-        if getattr(node, "parent", None) is not None:
-            return node  # the root's check covers every clause of the expression
-        return original(self, node)
+def _patched_count_traverse(original: Any) -> Any:
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpression
 
-    return verify_action_counts
+    def traverse(self: Any, node: Any) -> Any:
+        # The traversal only checks (it returns every node unchanged); the root's check sees every
+        # clause, so it is the only one made.
+        if isinstance(node, UpdateExpression):
+            self.verify_action_counts(node)
+        return node
+
+    return traverse
+
+
+def _patched_method_names(original: Any) -> Any:
+    known: dict[Any, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        names = known.get(clazz)
+        if names is None:
+            names = known[clazz] = original(clazz)
+        return names
+
+    return method_names_from_class
 
 
 def _patched_execute_result(original: Any) -> Any:
@@ -149,6 +167,7 @@ def _patched_idempotency(original: Any) -> Any:
 
 
 def _targets() -> list[tuple[Any, str, Any]]:
+    from moto.core import responses as moto_responses
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.validators import ActionCountValidator
     from moto.dynamodb.responses import DynamoResult
@@ -157,7 +176,8 @@ def _targets() -> list[tuple[Any, str, Any]]:
     return [
         (Table, "all_items", _patched_all_items),
         (Table, "query", _patched_query),
-        (ActionCountValidator, "verify_action_counts", _patched_verify_action_counts),
+        (ActionCountValidator, "traverse", _patched_count_traverse),
+        (moto_responses, "method_names_from_class", _patched_method_names),
         (DynamoResult, "execute_result", _patched_execute_result),
         (StateMachine, "_handle_name_input_idempotency", _patched_idempotency),
     ]

@@ -1,6 +1,7 @@
 """EventBridge Scheduler for the local stack: schedules live in moto, this fires them on the clock.
 
-Each poll re-reads the schedules (so creates, updates, disables and deletes take effect), works out
+Each poll lists the schedules (so creates, updates, disables and deletes take effect; a schedule is
+read again only when its modification date moved), works out
 each one's next firing in its timezone and, once the clock has passed it, invokes the target
 function with the target's Input as the event, as Scheduler does for a Lambda target.
 """
@@ -48,6 +49,7 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self._tracked: dict[str, _Tracked] = {}
+        self._read: dict[str, tuple[Any, dict[str, Any]]] = {}  # key -> (modification date, schedule)
         self._lock = threading.RLock()
 
     def _schedules(self) -> list[dict[str, Any]]:
@@ -60,7 +62,19 @@ class Scheduler:
             token = page.get("NextToken")
             if not token:
                 break
-        return [scheduler.get_schedule(Name=s["Name"], GroupName=s["GroupName"]) for s in summaries]
+        schedules = []
+        read: dict[str, tuple[Any, dict[str, Any]]] = {}
+        for summary in summaries:
+            key = f"{summary['GroupName']}/{summary['Name']}"
+            modified = (summary.get("LastModificationDate"), summary.get("State"))
+            cached = self._read.get(key)
+            if cached is None or modified[0] is None or cached[0] != modified:
+                schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=summary["GroupName"])
+                cached = (modified, schedule)
+            read[key] = cached
+            schedules.append(cached[1])
+        self._read = read
+        return schedules
 
     def _due(self, now: datetime) -> list[tuple[datetime, dict[str, Any], _Tracked]]:
         """(next firing, schedule, tracking) for every enabled schedule that will fire again."""
