@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_short_demo_sends_messages_and_reports_consistent_kpis(tmp_path):
-    # Given a small shop over two days (day 0 is a Monday: the weekly recommendations run)
+    # Given a small shop over two days (day 0 is the first Monday of a month: the monthly recommendations run)
     out = tmp_path / "report.html"
     # When the demo drives it through the local stack
     result = run(DemoOptions(days=2, customers=50, seed=3, out=out, json=True))
