@@ -80,6 +80,15 @@ def _patched_all_items(original: Any) -> Any:
             partition = self.items.get(hash_key)
             return [] if partition is None else _items_of(self, partition)
         candidates: list[Any] = []
+        if len(conditions) == 1 and conditions[0][1].type == "S":
+            # The usual index query (one string hash key) in a single pass over the table.
+            name, wanted = conditions[0][0], conditions[0][1].value
+            for partition in self.items.values():
+                for item in _items_of(self, partition):
+                    value = item.attrs.get(name)
+                    if value is not None and value.type == "S" and value.value == wanted:
+                        candidates.append(item)
+            return candidates
         for partition in self.items.values():
             candidates.extend(_items_of(self, partition))
         if conditions:
