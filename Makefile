@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The CLI's defaults (120 days, 2,000 customers) take far longer than 3 minutes on the local
+# The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
 # shop, which finishes in about 2.5 minutes.
 DEMO_ARGS ?= --days 120 --customers 200
