@@ -347,3 +347,12 @@ def test_install_is_reversible(twice: bool) -> None:
     assert moto_speedups.installed() and Table.__dict__["all_items"] is not original
     moto_speedups.uninstall()
     assert not moto_speedups.installed() and Table.__dict__["all_items"] is original
+
+
+def test_the_local_stack_runs_with_them_and_leaves_moto_as_released() -> None:
+    from kaeri.local.stack import LocalStack
+
+    with LocalStack(clock="manual") as stack:
+        assert moto_speedups.installed()
+        stack.drain()
+    assert not moto_speedups.installed()

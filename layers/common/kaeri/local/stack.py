@@ -224,6 +224,7 @@ class LocalStack:
             except Exception:  # a half-started server has nothing to stop
                 log.debug("moto server stop failed", exc_info=True)
             self._moto = None
+            moto_speedups.uninstall()  # moto as released again for whatever runs next in this process
         if self._previous_clock is not None:
             kaeri_clock.use(self._previous_clock)
             self._previous_clock = None
