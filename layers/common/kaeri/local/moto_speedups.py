@@ -24,7 +24,8 @@ them and compares the responses):
 * StartExecution. moto looks for an execution of the same name among all executions of the state
   machine; a set of the names seen answers "no such name" without the scan.
 
-`install()` applies them (idempotent); `uninstall()` restores moto's own methods.
+`install()` applies them (idempotent) on the moto releases they were checked against (TESTED_MOTO;
+another release runs as released); `uninstall()` restores moto's own methods.
 """
 
 from __future__ import annotations
@@ -192,8 +193,24 @@ def _targets() -> list[tuple[Any, str, Any]]:
     ]
 
 
+TESTED_MOTO = ((5, 1), (5, 3))  # moto versions whose internals these were written and checked against
+
+
+def applicable() -> bool:
+    """True for a moto release in TESTED_MOTO; another one runs as released (slower, never wrong)."""
+    from importlib.metadata import version
+
+    try:
+        release = tuple(int(part) for part in version("moto").split(".")[:2])
+    except (ValueError, LookupError):
+        return False
+    return TESTED_MOTO[0] <= release < TESTED_MOTO[1]
+
+
 def install() -> None:
-    """Apply every speed-up to moto in this process (idempotent)."""
+    """Apply every speed-up to moto in this process (idempotent; nothing on an untested moto)."""
+    if not applicable():
+        return
     for cls, name, patch in _targets():
         if (cls, name) in _installed:
             continue
