@@ -142,3 +142,30 @@ def test_an_imported_past_event_updates_nothing_but_starts_no_journey(harness):
     assert on_event(old, harness.profile("c1"), harness.clients) == []
     harness.pump()
     assert len(harness.executions) == 1
+
+
+def test_a_running_journey_keeps_the_exit_rules_of_the_version_it_entered_under(harness):
+    # Given a cart journey running under version 1 (no exit on a product view)
+    v1 = harness.install(no_holdout())
+    harness.customer("c1")
+    harness.customer("c2")
+    harness.add_to_cart("c1")
+    harness.advance(timedelta(minutes=10))
+    # When the marketer pushes version 2, which also ends journeys on any product view
+    v2 = v1.model_copy(update={"exit": v1.exit.model_copy(update={"events": ["Product Viewed"]})})
+    harness.install(v2)
+    harness.add_to_cart("c2")  # enters under version 2
+    harness.advance(timedelta(minutes=10))
+    for customer in ("c1", "c2"):
+        harness.track(customer, "Product Viewed", {"product_id": "p2"})
+    harness.advance(2 * H)
+    # Then the version-1 journey still sends its reminder; the version-2 journey ended on the view
+    assert [s.request.template_id for s in harness.sent_to("c1")] == ["cart-abandonment-1"]
+    assert harness.sent_to("c2") == []
+    journeys = {
+        j["pk"]: j
+        for j in harness.clients.table("journeys").scan()["Items"]
+        if j.get("scenario_id") == "cart-abandonment"
+    }
+    assert journeys["shop1#c2"]["status"] == "exited"
+    assert journeys["shop1#c1"]["status"] == "running"

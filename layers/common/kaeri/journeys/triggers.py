@@ -5,6 +5,7 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from kaeri import clock
@@ -16,6 +17,7 @@ from kaeri.journeys.profiles import load_profiles
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import event_matches
+from kaeri.scenarios.model import Exit, Scenario
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
 from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_REMOVED, UNSUBSCRIBED
 
@@ -46,7 +48,15 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
         return []
     journeys = EventJourneyStore(clients)
     if customer_id:
-        mark_exits(event, profile, customer_id, scenarios, journeys)
+        store = ScenarioStore(clients)
+        mark_exits(
+            event,
+            profile,
+            customer_id,
+            scenarios,
+            journeys,
+            lambda sid, version: store.version(event.shop_id, sid, version),
+        )
     now = clock.now()
     if now - event.timestamp > MAX_TRIGGER_AGE:
         return []
@@ -111,9 +121,11 @@ def _enter_interested(
     return entries
 
 
-def exits_of(event: StoredEvent, profile: Profile | None, stored: StoredScenario) -> str | None:
-    """The exit this event causes for the scenario's running journeys, if any."""
-    exit = stored.scenario.exit
+BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, PRODUCT_REMOVED})
+
+
+def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+    """The exit this event causes under these exit rules, if any."""
     if event.event == ORDER_COMPLETED and "order_completed" in exit.when:
         return "order_completed"
     if event.event == UNSUBSCRIBED and "unsubscribed" in exit.when:
@@ -132,18 +144,31 @@ def mark_exits(
     customer_id: str,
     scenarios: list[StoredScenario],
     journeys: JourneyStore,
+    versions: Callable[[str, int], Scenario] | None = None,
 ) -> int:
-    """End the customer's running journeys this event exits (the step check re-verifies before sending)."""
-    reasons = {s.id: r for s in scenarios if (r := exits_of(event, profile, s))}
-    if not reasons:
-        return 0
+    """End the customer's running journeys this event exits (the step check re-verifies before sending).
+
+    Each journey is judged by the exit rules of the scenario version it entered under: a version
+    pushed later changes the exits of the journeys that enter after it, not of those already running.
+    `versions(scenario_id, version)` reads an older version (immutable, cached by the store).
+    """
+    by_id = {s.id: s for s in scenarios}
+    if event.event not in BUILT_IN_EXIT_EVENTS and not any(
+        event.event in s.scenario.exit.events for s in scenarios
+    ):
+        return 0  # no enabled scenario can end a journey on this event: skip the journeys read
     ended = 0
     for journey in journeys.of_customer(event.shop_id, customer_id):
-        reason = reasons.get(journey.scenario_id)
-        if not reason or journey.status != "running":
+        stored = by_id.get(journey.scenario_id)
+        if stored is None or journey.status != "running":
             continue
         if journey.trigger_message_id == event.message_id or event.timestamp <= journey.trigger_at:
             continue  # the event that started the journey does not end it
-        if journeys.finish(journey, "exited", reason):
+        if journey.scenario_version == stored.version or versions is None:
+            rules = stored.scenario.exit
+        else:
+            rules = versions(journey.scenario_id, journey.scenario_version).exit
+        reason = exits_of(event, profile, rules)
+        if reason and journeys.finish(journey, "exited", reason):
             ended += 1
     return ended
