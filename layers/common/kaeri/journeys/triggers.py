@@ -5,7 +5,6 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from kaeri import clock
@@ -17,7 +16,7 @@ from kaeri.journeys.profiles import load_profiles
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import event_matches
-from kaeri.scenarios.model import Exit, Scenario
+from kaeri.scenarios.model import Exit
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
 from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_REMOVED, UNSUBSCRIBED
 
@@ -43,20 +42,13 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
             )
     if not event.event:
         return []
-    scenarios = ScenarioStore(clients).enabled(event.shop_id)
+    store = ScenarioStore(clients)
+    scenarios = store.enabled(event.shop_id)
     if not scenarios:
         return []
     journeys = EventJourneyStore(clients)
     if customer_id:
-        store = ScenarioStore(clients)
-        mark_exits(
-            event,
-            profile,
-            customer_id,
-            scenarios,
-            journeys,
-            lambda sid, version: store.version(event.shop_id, sid, version),
-        )
+        mark_exits(event, profile, customer_id, scenarios, journeys, store)
     now = clock.now()
     if now - event.timestamp > MAX_TRIGGER_AGE:
         return []
@@ -144,13 +136,14 @@ def mark_exits(
     customer_id: str,
     scenarios: list[StoredScenario],
     journeys: JourneyStore,
-    versions: Callable[[str, int], Scenario] | None = None,
+    store: ScenarioStore,
 ) -> int:
     """End the customer's running journeys this event exits (the step check re-verifies before sending).
 
     Each journey is judged by the exit rules of the scenario version it entered under: a version
-    pushed later changes the exits of the journeys that enter after it, not of those already running.
-    `versions(scenario_id, version)` reads an older version (immutable, cached by the store).
+    pushed later changes the exits of the journeys that enter after it, not of those already running
+    (older versions are immutable and cached by the store). An exit event named only by an older
+    version does not trigger the journeys read here; the step check still applies it before a send.
     """
     by_id = {s.id: s for s in scenarios}
     if event.event not in BUILT_IN_EXIT_EVENTS and not any(
@@ -164,10 +157,10 @@ def mark_exits(
             continue
         if journey.trigger_message_id == event.message_id or event.timestamp <= journey.trigger_at:
             continue  # the event that started the journey does not end it
-        if journey.scenario_version == stored.version or versions is None:
+        if journey.scenario_version == stored.version:
             rules = stored.scenario.exit
         else:
-            rules = versions(journey.scenario_id, journey.scenario_version).exit
+            rules = store.version(event.shop_id, journey.scenario_id, journey.scenario_version).exit
         reason = exits_of(event, profile, rules)
         if reason and journeys.finish(journey, "exited", reason):
             ended += 1
