@@ -39,6 +39,9 @@ class Shop(BaseModel):
     timezone: str = "Asia/Tokyo"
     locale: str = "ja"
     paused_reason: str | None = None  # set when sending is paused (e.g. bounce rate too high)
+    url: str | None = None  # the storefront; its host may be linked from messages
+    # Other hosts messages may link to (and their subdomains); see docs/delivery.md, "Links".
+    link_domains: list[str] = Field(default_factory=list)
     # Only filled on the Shop returned by create_shop; never stored or read back.
     write_key: str | None = Field(default=None, exclude=True)
 

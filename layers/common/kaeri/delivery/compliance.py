@@ -126,13 +126,40 @@ class Compliance:
         source: str = "unsubscribe_link",
         message_id: str | None = None,
         address: str | None = None,
-    ) -> None:
-        """Takes effect at once: profile consent revoked, history kept, journeys told to exit."""
-        at = self.record_consent(shop_id, customer_id, channel, "revoked", source, UNSUBSCRIBE_WORDING)
-        consent = {"status": "revoked", "at": at, "source": source, "wording_version": UNSUBSCRIBE_WORDING}
-        self._revoke_on_profile(shop_id, customer_id, channel, consent)
+    ) -> bool:
+        """Takes effect at once: profile consent revoked, history kept, journeys told to exit.
+
+        Idempotent: when the channel is already revoked (a second one-click POST, a mail client that
+        posts twice, a retry after a crash) no new history entry is written; the suppression and the
+        `Unsubscribed` event of that revocation are completed if a crash left them out, and False is
+        returned. True when this call revoked the consent.
+        """
+        at = self._revoked_at(shop_id, customer_id, channel)
+        changed = at is None
+        if at is None:
+            at = self.record_consent(shop_id, customer_id, channel, "revoked", source, UNSUBSCRIBE_WORDING)
+            consent = {
+                "status": "revoked",
+                "at": at,
+                "source": source,
+                "wording_version": UNSUBSCRIBE_WORDING,
+            }
+            self._revoke_on_profile(shop_id, customer_id, channel, consent)
+        errors = self._customers.meta.client.exceptions
         if address:
-            self.suppress(shop_id, address, "unsubscribe")
+            if changed:
+                self.suppress(shop_id, address, "unsubscribe")
+            else:
+                with contextlib.suppress(errors.ConditionalCheckFailedException):
+                    self._customers.put_item(
+                        Item={
+                            **suppression_key(shop_id, address),
+                            "shop": shop_id,
+                            "reason": "unsubscribe",
+                            "at": at,
+                        },
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
         now = clock.now()
         event = StoredEvent(
             shop_id=shop_id,
@@ -143,11 +170,34 @@ class Compliance:
             properties={
                 k: v for k, v in {"channel": channel, "source": source, "message_id": message_id}.items() if v
             },
-            timestamp=now,
+            timestamp=clock.parse_iso(at) if not changed else now,
             received_at=now,
             source="kaeri",
         )
-        self._events.put_item(Item=event.to_item(), ConditionExpression="attribute_not_exists(pk)")
+        # One event per revocation: a repeat finds it written and leaves it alone.
+        with contextlib.suppress(errors.ConditionalCheckFailedException):
+            self._events.put_item(Item=event.to_item(), ConditionExpression="attribute_not_exists(pk)")
+        return changed
+
+    def _revoked_at(self, shop_id: str, customer_id: str, channel: str) -> str | None:
+        """When the channel's current consent is a revocation, its time; None if granted or unknown."""
+        profile = self._customers.get_item(
+            Key={"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}, ConsistentRead=True
+        ).get("Item")
+        if profile is not None:
+            current = (profile.get("consent") or {}).get(channel) or {}
+            if current.get("status") == "revoked":
+                return str(current.get("at") or "") or self._latest_history_at(shop_id, customer_id, channel)
+            if current:
+                return None
+        history = [h for h in self.consent_history(shop_id, customer_id) if h.get("channel") == channel]
+        if history and max(history, key=lambda h: h["sk"]).get("status") == "revoked":
+            return str(max(history, key=lambda h: h["sk"])["at"])
+        return None
+
+    def _latest_history_at(self, shop_id: str, customer_id: str, channel: str) -> str | None:
+        history = [h for h in self.consent_history(shop_id, customer_id) if h.get("channel") == channel]
+        return str(max(history, key=lambda h: h["sk"])["at"]) if history else None
 
     def _revoke_on_profile(
         self, shop_id: str, customer_id: str, channel: str, consent: dict[str, Any]

@@ -17,10 +17,82 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 TokenKind = Literal["u", "r"]  # unsubscribe, redirect
+CHANNELS = ("email", "line", "sms")
+MAX_URL_LENGTH = 2048
 
 
 class InvalidToken(ValueError):
     """The token is malformed, forged, of the wrong kind, or for another shop."""
+
+
+class UnsafeLink(ValueError):
+    """A URL that must never become a tracked link or a redirect target."""
+
+
+def check_link(url: Any) -> str:
+    """The URL if it is a plain absolute http(s) URL; raises UnsafeLink otherwise.
+
+    Refused: other schemes (javascript:, data:, mailto:), control characters and whitespace (CR/LF
+    would inject response headers at the redirect), credentials in the authority
+    (`https://shop.example@evil.example`), no host, and anything longer than 2,048 characters.
+    """
+    if not isinstance(url, str) or not url:
+        raise UnsafeLink("not a URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeLink(f"URL longer than {MAX_URL_LENGTH} characters")
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        raise UnsafeLink("URL contains whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise UnsafeLink("URL does not parse") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeLink(f"only http(s) links, not {parts.scheme or 'a relative URL'}")
+    if not host or "@" in parts.netloc or "\\" in url:
+        raise UnsafeLink("URL has no plain host")
+    return url
+
+
+def link_host(url: str) -> str | None:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".") or None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LinkPolicy:
+    """Where a shop's messages may link: its catalog's product URLs and its allowed domains.
+
+    Event properties are written with the public write key (browser SDKs embed it), so a URL that
+    arrived in an event is only used when its host is one of the shop's domains (or a subdomain).
+    """
+
+    domains: frozenset[str] = frozenset()
+    catalog_urls: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_shop(cls, shop: Any, catalog_urls: Any = ()) -> LinkPolicy:
+        domains = {str(d).lower().strip().rstrip(".") for d in getattr(shop, "link_domains", None) or []}
+        shop_url = getattr(shop, "url", None)
+        if shop_url and (host := link_host(shop_url)):
+            domains.add(host)
+        return cls(frozenset(d for d in domains if d), frozenset(u for u in catalog_urls if u))
+
+    def allows(self, url: Any) -> bool:
+        try:
+            check_link(url)
+        except UnsafeLink:
+            return False
+        if url in self.catalog_urls:
+            return True
+        host = link_host(url)
+        return bool(host) and any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def keep(self, url: Any) -> str | None:
+        """The URL if the shop may link there, else None (it is dropped from the message context)."""
+        return url if self.allows(url) else None
 
 
 def _b64(data: bytes) -> str:
@@ -75,7 +147,7 @@ class LinkSigner:
             raise InvalidToken("malformed token") from exc
         try:
             payload = json.loads(body)
-            shop_id = payload["s"]
+            shop_id = payload["s"] if isinstance(payload, dict) else None
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidToken("malformed token") from exc
         if not isinstance(shop_id, str) or not hmac.compare_digest(self._sign(body, shop_id), signature):
@@ -96,7 +168,15 @@ class LinkSigner:
 
     def read_unsubscribe(self, token: str, shop_id: str | None = None) -> UnsubscribeClaim:
         p = self.verify("u", token)
-        claim = UnsubscribeClaim(shop_id=p["s"], customer_id=p["c"], channel=p["ch"], message_id=p.get("m"))
+        channel = _field(p, "ch")
+        if channel not in CHANNELS:
+            raise InvalidToken("unknown channel")
+        claim = UnsubscribeClaim(
+            shop_id=_field(p, "s"),
+            customer_id=_field(p, "c"),
+            channel=channel,
+            message_id=_field(p, "m", required=False),
+        )
         if shop_id is not None and claim.shop_id != shop_id:
             raise InvalidToken("token belongs to another shop")
         return claim
@@ -111,18 +191,34 @@ class LinkSigner:
         return self.mint("r", payload)
 
     def redirect_url(self, claim: RedirectClaim) -> str:
-        scheme = urlsplit(claim.url).scheme
-        if scheme not in ("http", "https"):
-            raise ValueError(f"only http(s) links can be tracked, not {claim.url!r}")
+        """Raises UnsafeLink for a target that is not a plain http(s) URL."""
+        check_link(claim.url)
         return f"{self.api_url}/v1/r/{self.redirect_token(claim)}"
 
     def read_redirect(self, token: str) -> RedirectClaim:
         p = self.verify("r", token)
-        if urlsplit(p["u"]).scheme not in ("http", "https"):
-            raise InvalidToken("redirect target is not http(s)")
+        url = _field(p, "u")
+        try:
+            check_link(url)
+        except UnsafeLink as exc:
+            raise InvalidToken(f"redirect target refused: {exc}") from exc
         return RedirectClaim(
-            shop_id=p["s"], customer_id=p["c"], url=p["u"], message_id=p.get("m"), channel=p.get("ch")
+            shop_id=_field(p, "s"),
+            customer_id=_field(p, "c"),
+            url=url,
+            message_id=_field(p, "m", required=False),
+            channel=_field(p, "ch", required=False),
         )
+
+
+def _field(payload: dict[str, Any], name: str, required: bool = True) -> Any:
+    """A claim field: a non-empty string (a signed token from an older or buggy minter may lack one)."""
+    value = payload.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidToken(f"token lacks field {name!r}")
+    return value
 
 
 _SECRET_CACHE: dict[str, tuple[float, str]] = {}

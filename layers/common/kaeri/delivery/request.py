@@ -18,7 +18,10 @@ SkipReason = Literal[
     "audience",  # no longer in the audience
     "holdout",  # customer is in the scenario's holdout
     "paused",  # shop's sending is paused (bounce/complaint rate)
-    "render_failed",  # template failed to render for this customer
+    "render_failed",  # template failed to render for this customer (or is missing)
+    "render_undefined",  # the template used a variable the context does not have
+    "render_timeout",  # rendering passed its time limit
+    "render_too_large",  # the output passed the size limit of the part or the channel
     "duplicate",  # this message id was already handled
 ]
 

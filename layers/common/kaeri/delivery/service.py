@@ -253,7 +253,7 @@ class Delivery:
             )
             rendered = render(template, channel, context, profile.locale, getattr(shop, "locale", None))
         except RenderError as exc:
-            return self._skip(request, "render_failed", str(exc)[:1000], existing, channel)
+            return self._skip(request, exc.reason, str(exc)[:1000], existing, channel)  # type: ignore[arg-type]
         outbound = self._outbound(request, shop, channel, recipient, rendered, context["unsubscribe_url"])
         if channel == "email" and not outbound.from_address:
             return self._fail(request, existing, f"shop {request.shop_id} has no from_email")

@@ -22,16 +22,18 @@ parts are autoescaped, and anything that reaches for Python internals raises a S
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, Undefined
-from jinja2.exceptions import SecurityError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field, ValidationError
 
@@ -53,8 +55,41 @@ class TemplateCompileError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+# Limits of one render (docs/delivery.md). A template is shop-authored code run on every send: a
+# runaway loop or a megabyte of output must cost one skipped message, never the send function.
+RENDER_SECONDS = 2.0  # wall time for all parts of one message
+MAX_PART_CHARS = 256_000  # any part (an email's html well under SES's 10 MB with headers and text)
+MAX_CHANNEL_CHARS = {"line": 5000, "sms": 1600}  # LINE text message limit; 10 concatenated SMS
+
+
 class RenderError(RuntimeError):
-    """A template failed for one customer (missing data, sandbox violation, bad filter input)."""
+    """A template failed for one customer; `reason` is the skip reason recorded for the message."""
+
+    reason = "render_failed"
+
+
+class RenderUndefined(RenderError):
+    """The template used a variable the context does not have (a typo, or an unguarded optional)."""
+
+    reason = "render_undefined"
+
+
+class RenderTimeout(RenderError):
+    reason = "render_timeout"
+
+
+class RenderTooLarge(RenderError):
+    reason = "render_too_large"
+
+
+class LinkRefused(RenderError):
+    """track_link() was given a URL outside the shop's catalog and allowed link domains."""
+
+    reason = "render_failed"
+
+
+class _Deadline(BaseException):
+    """Raised inside the rendering thread by the watchdog (BaseException: templates cannot catch it)."""
 
 
 class LocaleBodies(BaseModel):
@@ -119,7 +154,7 @@ class _StrictSandbox(ImmutableSandboxedEnvironment):
 
 def _make_env(autoescape: bool) -> ImmutableSandboxedEnvironment:
     env = _StrictSandbox(
-        autoescape=autoescape, undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True
+        autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.filters["money"] = _yen
     env.filters["date"] = _date
@@ -158,10 +193,30 @@ def render(
     context: dict[str, Any],
     locale: str | None = None,
     shop_locale: str | None = None,
+    *,
+    seconds: float = RENDER_SECONDS,
+    max_chars: int = MAX_PART_CHARS,
 ) -> Rendered:
-    """Render the parts one channel needs. Raises RenderError, never anything else."""
+    """Render the parts one channel needs within the limits. Raises RenderError, never anything else."""
+    try:
+        return _with_deadline(
+            seconds, lambda: _render(template, channel, context, locale, shop_locale, max_chars)
+        )
+    except _Deadline:
+        raise RenderTimeout(f"{template.id}: rendering took longer than {seconds:g} s") from None
+
+
+def _render(
+    template: Template,
+    channel: Channel,
+    context: dict[str, Any],
+    locale: str | None,
+    shop_locale: str | None,
+    max_chars: int,
+) -> Rendered:
     chosen, bodies = template.bodies(locale, shop_locale)
     parts: Iterable[str] = {"email": ("subject", "html", "text"), "line": ("line",), "sms": ("sms",)}[channel]
+    limit = min(max_chars, MAX_CHANNEL_CHARS.get(channel, max_chars))
     out = Rendered(locale=chosen)
     for part in parts:
         source = getattr(bodies, part)
@@ -171,18 +226,63 @@ def render(
             if channel == "email" and part == "text" and bodies.html:
                 continue
             raise RenderError(f"template {template.id} has no {chosen} {part} body for {channel}")
+        where = f"{template.id} {chosen}.{part}"
         try:
-            value = _compiled(source, html=part == "html").render(context)
+            value = _bounded(_compiled(source, html=part == "html").generate(context), limit, where)
+        except RenderError:
+            raise
+        except UndefinedError as exc:
+            raise RenderUndefined(f"{where}: undefined: {exc}") from exc
         except TemplateError as exc:
-            raise RenderError(f"{template.id} {chosen}.{part}: {type(exc).__name__}: {exc}") from exc
+            raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # a template can raise anything its expressions raise
-            raise RenderError(f"{template.id} {chosen}.{part}: {type(exc).__name__}: {exc}") from exc
+            raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
         if part == "subject":
             value = " ".join(value.split())
         setattr(out, part, value.strip() if part != "html" else value)
     if channel == "email" and not (out.html or out.text):
         raise RenderError(f"template {template.id} has no email body")
     return out
+
+
+def _bounded(chunks: Iterable[str], limit: int, where: str) -> str:
+    """Join the output as it streams, stopping as soon as it passes the limit."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise RenderTooLarge(f"{where}: output passed {limit:,} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
+def _with_deadline(seconds: float, fn: Any) -> Any:
+    """Run fn in this thread; past the deadline a watchdog raises _Deadline inside it.
+
+    Jinja has no time limit of its own and a loop without output never yields, so the only way to
+    stop it from outside is an asynchronous exception into the rendering thread.
+    """
+    lock = threading.Lock()
+    state = {"done": False}
+    thread_id = threading.get_ident()
+
+    def expire() -> None:
+        with lock:
+            if not state["done"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(_Deadline)
+                )
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        return fn()
+    finally:
+        with lock:
+            state["done"] = True
+        timer.cancel()
 
 
 # File format -----------------------------------------------------------------------------------
@@ -266,7 +366,7 @@ def compile_check(template: Template, source: str = "<template>") -> None:
                 continue
             env = _HTML_ENV if part == "html" else _TEXT_ENV
             try:
-                env.parse(body)
+                env.compile(body)  # compiling (not just parsing) also refuses unknown filters and tests
             except TemplateSyntaxError as exc:
                 base = template.lines.get(f"{locale}.{part}")
                 line = (base + (exc.lineno or 1) - 1) if base else exc.lineno
