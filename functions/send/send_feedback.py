@@ -10,8 +10,9 @@ from kaeri.aws import AwsClients
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.feedback import Feedback, ses_records
 from kaeri.delivery.log import MessageLog
+from kaeri.pii import MaskingFormatter
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 _feedback: Feedback | None = None
 
 

@@ -12,9 +12,10 @@ from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.link_actions import InvalidToken, LinkActions
 from kaeri.delivery.links import LinkSigner, signing_secret
 from kaeri.delivery.service import dynamo_profile_loader
+from kaeri.pii import MaskingFormatter
 from kaeri.shops import get_shop
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 app = APIGatewayRestResolver()
 _actions: LinkActions | None = None
 _HTML = "text/html; charset=utf-8"

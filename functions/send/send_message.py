@@ -13,8 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kaeri.aws import AwsClients
 from kaeri.delivery.service import Delivery, SendRequest
+from kaeri.pii import MaskingFormatter
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 metrics = Metrics()
 _delivery: Delivery | None = None
 

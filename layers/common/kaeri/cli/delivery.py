@@ -19,8 +19,12 @@ def push(
     stack: str | None = STACK_OPTION,
     shop: str | None = SHOP_OPTION,
 ) -> None:
-    """Compile and store templates as new versions (unchanged ones keep their version)."""
-    from kaeri.delivery.template_store import TemplateStore
+    """Check and store templates as new versions (unchanged ones keep their version).
+
+    Refused, naming the file: syntax errors, unknown filters, and templates that fail (undefined
+    variables) or render blank for the sample customers. Nothing is stored if any file is refused.
+    """
+    from kaeri.delivery.template_store import TemplateStore, check_template
     from kaeri.delivery.templates_engine import TemplateCompileError, load_file, template_files
 
     files = template_files(path)
@@ -28,7 +32,9 @@ def push(
     failed = False
     for file in files:
         try:
-            parsed.append(load_file(file))
+            template = load_file(file)
+            check_template(template, str(file))  # unknown filters, undefined variables, blank output
+            parsed.append(template)
         except TemplateCompileError as exc:
             typer.echo(f"refused {exc}", err=True)
             failed = True

@@ -23,6 +23,23 @@ def _load(path: Path):
         raise typer.Exit(1) from None
 
 
+def _refuse_unknown_templates(source: str, scenario, target=None) -> None:
+    """Every send step must name an existing template (the shop's pushed ones, or the packaged)."""
+    from kaeri.delivery.template_store import TemplateStore, missing_templates
+
+    store = TemplateStore(target.clients.table("config")) if target is not None else None
+    problems = missing_templates(scenario.template_ids(), store, target.shop_id if target else None)
+    if target is None:
+        # Offline only the packaged ids are known: refuse near-misses of them (typos); an id of a
+        # shop's own template is checked by push and enable against the stack.
+        problems = [p for p in problems if "did you mean" in p]
+    if problems:
+        typer.echo(f"{source}: invalid", err=True)
+        for problem in problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1)
+
+
 def _sync(target, stored) -> str:
     from kaeri.journeys.schedule import sync_schedule
 
@@ -40,6 +57,7 @@ def validate(file: Path = typer.Argument(..., exists=True, readable=True)) -> No
 
     for path in scenario_files(file):
         scenario = _load(path)
+        _refuse_unknown_templates(str(path), scenario)
         typer.echo(
             f"{path}: ok ({scenario.id}, {len(scenario.steps)} steps, templates {', '.join(scenario.template_ids())})"
         )
@@ -55,8 +73,11 @@ def push(
     from kaeri.scenarios.loader import scenario_files
     from kaeri.scenarios.store import ScenarioStore
 
-    scenarios = [_load(p) for p in scenario_files(path)]
+    files = scenario_files(path)
+    scenarios = [_load(p) for p in files]
     target = target_or_exit(stack, shop)
+    for file, scenario in zip(files, scenarios, strict=True):
+        _refuse_unknown_templates(str(file), scenario, target)
     store = ScenarioStore(target.clients)
     for scenario in scenarios:
         stored = store.push(target.shop_id, scenario)
@@ -119,6 +140,15 @@ def _set_enabled(scenario_id: str, enabled: bool, stack: str | None, shop: str |
 @group.command()
 def enable(scenario_id: str, stack: str | None = STACK_OPTION, shop: str | None = SHOP_OPTION) -> None:
     """Start running a scenario (creates its schedule when it is scheduled)."""
+    from kaeri.scenarios.store import ScenarioNotFound, ScenarioStore
+
+    target = target_or_exit(stack, shop)
+    try:
+        stored = ScenarioStore(target.clients).get(target.shop_id, scenario_id)
+    except ScenarioNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    _refuse_unknown_templates(scenario_id, stored.scenario, target)
     _set_enabled(scenario_id, True, stack, shop)
 
 

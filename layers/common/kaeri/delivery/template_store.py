@@ -14,7 +14,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from kaeri import clock
-from kaeri.delivery.templates_engine import Template, compile_check, default_templates
+from kaeri.delivery.templates_engine import (
+    Template,
+    TemplateCompileError,
+    compile_check,
+    default_templates,
+)
 
 
 class TemplateNotFound(LookupError):
@@ -54,8 +59,12 @@ class TemplateStore:
         return Template.model_validate(data)
 
     def push(self, shop_id: str, template: Template, author: str = "cli") -> PushResult:
-        """Store a new version unless the content is unchanged. Compiles first."""
-        compile_check(template, template.id)
+        """Store a new version unless the content is unchanged.
+
+        Refused (TemplateCompileError) before anything is written: syntax errors, unknown filters,
+        and a template that fails or renders blank for the sample customers (kaeri.delivery.validation).
+        """
+        check_template(template, template.id)
         pk = self._pk(shop_id, template.id)
         latest = self._table.get_item(Key={"pk": pk, "sk": "LATEST"}, ConsistentRead=True).get("Item")
         if latest and latest.get("content_hash") == template.content_hash():
@@ -115,6 +124,10 @@ class TemplateStore:
             self._cache[(shop_id, template_id)] = (time.monotonic(), template)
         return template
 
+    def ids(self, shop_id: str) -> set[str]:
+        """Every template id a send step of this shop can name: pushed ones and the packaged defaults."""
+        return {row["id"] for row in self.list(shop_id)}
+
     def list(self, shop_id: str) -> list[dict[str, Any]]:
         """Pushed templates (latest versions) and the defaults not overridden."""
         rows: dict[str, dict[str, Any]] = {}
@@ -147,3 +160,23 @@ class TemplateStore:
                 },
             )
         return sorted(rows.values(), key=lambda r: r["id"])
+
+
+def check_template(template: Template, source: str = "<template>") -> None:
+    """Compile every body, then render it for the sample customers; raises TemplateCompileError."""
+    from kaeri.delivery.validation import render_problems
+
+    compile_check(template, source)
+    problems = render_problems(template)
+    if problems:
+        raise TemplateCompileError(source, None, "; ".join(problems[:5]))
+
+
+def missing_templates(
+    template_ids: Any, store: TemplateStore | None = None, shop_id: str | None = None
+) -> list[str]:
+    """Problems for send steps naming a template that does not exist (for the shop, or packaged)."""
+    from kaeri.delivery.validation import unknown_template_ids
+
+    known = store.ids(shop_id) if store is not None and shop_id else set(default_templates())
+    return unknown_template_ids(template_ids, known)
