@@ -152,6 +152,20 @@ def test_a_runaway_loop_stops_at_the_time_limit():
     with pytest.raises(RenderTimeout) as info:
         render(runaway, "line", context, seconds=0.2)
     assert info.value.reason == "render_timeout"
+    # The same in a worker thread (the local stack runs functions in threads), and nothing stray
+    # is left behind for the renders that follow.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt():
+        try:
+            render(runaway, "line", context, seconds=0.2)
+        except RenderTimeout as exc:
+            return exc.reason
+        return "finished"
+
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(lambda _: attempt(), range(2))) == ["render_timeout", "render_timeout"]
+    assert render(parse(_template("ok")), "line", context).line == "ok"
 
 
 def test_output_over_the_limit_is_refused():

@@ -252,12 +252,12 @@ def build_context(
         **{k: dumped.get(k) for k in CUSTOMER_FIELDS},
         "id": customer_id,
         "name": " ".join(n for n in (profile.last_name, profile.first_name) if n) or None,
-        "points": {"balance": profile.points_balance, "expire_on": dumped.get("points_expire_on")},
+        "points": {
+            "balance": profile.points_balance,
+            "expire_on": profile.points_expire_on.isoformat() if profile.points_expire_on else None,
+        },
         "traits": traits,
     }
-    customer["points"]["expire_on"] = (
-        profile.points_expire_on.isoformat() if profile.points_expire_on else None
-    )
     context: dict[str, Any] = {
         "customer": customer,
         "shop": shop_context(shop),

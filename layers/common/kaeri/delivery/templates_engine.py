@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,32 +258,66 @@ def _bounded(chunks: Iterable[str], limit: int, where: str) -> str:
     return "".join(out)
 
 
-def _with_deadline(seconds: float, fn: Any) -> Any:
-    """Run fn in this thread; past the deadline a watchdog raises _Deadline inside it.
+class _Watchdog:
+    """One thread for every render's deadline: past it, _Deadline is raised in the rendering thread.
 
     Jinja has no time limit of its own and a loop without output never yields, so the only way to
-    stop it from outside is an asynchronous exception into the rendering thread.
+    stop it from outside is an asynchronous exception into the thread that renders. One shared
+    thread (instead of a timer per render) keeps the cost of a render to two lock round trips.
     """
-    lock = threading.Lock()
-    state = {"done": False}
-    thread_id = threading.get_ident()
 
-    def expire() -> None:
-        with lock:
-            if not state["done"]:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._jobs: dict[int, tuple[float, int]] = {}  # job -> (deadline, thread id)
+        self._next = 0
+        self._waiting_until = float("inf")
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> int:
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="kaeri-render-watchdog", daemon=True)
+                self._thread.start()
+            self._next += 1
+            self._jobs[self._next] = (deadline, threading.get_ident())
+            if deadline < self._waiting_until:
+                self._cond.notify()
+            return self._next
+
+    def disarm(self, job: int) -> None:
+        with self._cond:
+            self._jobs.pop(job, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if not self._jobs:
+                    self._waiting_until = float("inf")
+                    self._cond.wait()
+                    continue
+                job, (deadline, thread_id) = min(self._jobs.items(), key=lambda j: j[1][0])
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._waiting_until = deadline
+                    self._cond.wait(delay)
+                    continue
+                del self._jobs[job]
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(thread_id), ctypes.py_object(_Deadline)
                 )
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+
+_WATCHDOG = _Watchdog()
+
+
+def _with_deadline(seconds: float, fn: Any) -> Any:
+    """Run fn in this thread; past the deadline the watchdog raises _Deadline inside it."""
+    job = _WATCHDOG.arm(seconds)
     try:
         return fn()
     finally:
-        with lock:
-            state["done"] = True
-        timer.cancel()
+        _WATCHDOG.disarm(job)
 
 
 # File format -----------------------------------------------------------------------------------
