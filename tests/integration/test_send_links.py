@@ -218,3 +218,34 @@ def test_a_stored_template_using_an_undefined_variable_skips_with_a_named_reason
     result = Delivery.from_clients(aws).send(request())
     assert result.status == "skipped" and result.skip_reason == "render_undefined"
     assert "nickname" in result.detail
+
+
+def test_a_projected_product_added_with_a_phishing_url_yields_a_cart_mail_without_it(aws, links):
+    """Through the projector, as `kaeri local` would: the event is stored and applied, then mailed."""
+    from datetime import timedelta
+
+    from kaeri import clock
+    from kaeri.events import StoredEvent
+    from kaeri.profiles.projector import ProfileProjector
+
+    seed(aws, cart={})
+    now = clock.now()
+    event = StoredEvent(
+        shop_id=SHOP,
+        message_id="evil-1",
+        type="track",
+        event="Product Added",
+        user_id="c1",
+        properties={"product_id": "p2", "name": "帽子", "price": 2900, "url": "https://evil.example/phish"},
+        timestamp=now - timedelta(hours=1),
+        received_at=now - timedelta(hours=1),
+    )
+    ProfileProjector(aws).apply(event)
+    profile = aws.table("customers").get_item(Key={"pk": f"{SHOP}#c1", "sk": "PROFILE"})["Item"]
+    assert profile["cart"]["p2"]["url"] == "https://evil.example/phish"  # stored as sent ...
+
+    assert Delivery.from_clients(aws).send(request()).status == "sent"
+    item = aws.table("messages").get_item(Key={"pk": f"{SHOP}#j1:s1"})["Item"]
+    targets = _redirect_targets(links, item)
+    assert targets and all(t == "https://shop.example/p2" for t in targets)  # ... mailed as catalogued
+    assert "evil.example" not in json.dumps(item, default=str)
