@@ -88,7 +88,9 @@ class LinkPolicy:
         if url in self.catalog_urls:
             return True
         host = link_host(url)
-        return bool(host) and any(host == d or host.endswith("." + d) for d in self.domains)
+        if not host:
+            return False
+        return any(host == d or host.endswith("." + d) for d in self.domains)
 
     def keep(self, url: Any) -> str | None:
         """The URL if the shop may link there, else None (it is dropped from the message context)."""
