@@ -168,6 +168,15 @@ def test_a_runaway_loop_stops_at_the_time_limit():
     assert render(parse(_template("ok")), "line", context).line == "ok"
 
 
+@pytest.mark.parametrize(
+    "expression", ["{{ 'x' * 1000000000 }}", "{{ [1] * 100000000 }}", "{{ 10 ** 100000000 }}"]
+)
+def test_huge_values_are_refused_before_they_are_built(expression):
+    _, context = next(iter(sample_contexts("line")))
+    with pytest.raises(RenderTooLarge):
+        render(parse(_template(expression)), "line", context)
+
+
 def test_output_over_the_limit_is_refused():
     big = parse(_template("{% for a in range(100000) %}0123456789{% endfor %}"))
     _, context = next(iter(sample_contexts("line")))

@@ -149,8 +149,26 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
 class _StrictSandbox(ImmutableSandboxedEnvironment):
     """Unsafe attribute access raises instead of rendering as empty, so an escape attempt fails loudly."""
 
+    # `"x" * 10**9` would allocate a gigabyte before the streaming size check saw a character.
+    intercepted_binops = frozenset({"*", "**"})
+
     def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_PART_CHARS
+                ):
+                    raise RenderTooLarge(
+                        f"repeating a sequence {times:,} times passes {MAX_PART_CHARS:,} items"
+                    )
+        if operator == "**" and isinstance(right, int) and abs(right) > 1000:
+            raise RenderTooLarge(f"exponent {right:,} is too large")
+        return super().call_binop(context, operator, left, right)
 
 
 def _make_env(autoescape: bool) -> ImmutableSandboxedEnvironment:
