@@ -27,4 +27,26 @@ def aws():
         clients = AwsClients(Settings())
         for table in TABLES:
             clients.dynamodb.create_table(**table.create_table_kwargs())
+        _deployed_stack_outputs(clients.settings)
         yield clients
+
+
+def _deployed_stack_outputs(settings):
+    """A CloudFormation stack named "kaeri" with the outputs a deployed Kaeri stack has, so that
+    `kaeri ... --stack kaeri` finds its tables the way it does on AWS (from the stack's outputs)."""
+    import json
+
+    import boto3
+
+    outputs = {
+        "TablePrefix": settings.table_prefix,
+        "Region": settings.region,
+        "ApiUrl": settings.api_url,
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=settings.region).create_stack(
+        StackName="kaeri", TemplateBody=json.dumps(template)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,22 @@ FUNCTIONS: tuple[Function, ...] = (
 )
 
 
+Trust = Literal["write", "server", "customer", "webhook", "link"]
+
+
 @dataclass(frozen=True)
 class Route:
+    """One HTTP route and the credential it needs (docs/tracking.md, "Keys"):
+
+    write: the public write key (or the server key); server: the secret server key only;
+    customer: the server key or a customer token for the customer asked about; webhook: the
+    platform's signature (Shopify HMAC); link: the signed token in the path (unsubscribe, redirect).
+    """
+
     method: str
     path: str  # API Gateway style, with {params}
     function: Function
+    trust: Trust = "write"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -55,10 +67,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/screen", TRACK_API),
     Route("POST", "/v1/group", TRACK_API),
     Route("POST", "/v1/batch", TRACK_API),
-    Route("PUT", "/v1/catalog/products", TRACK_API),
-    Route("POST", "/v1/webhooks/shopify/{topic+}", TRACK_API),
-    Route("GET", "/v1/recommendations", TRACK_API),
-    Route("GET", "/v1/u/{token}", LINKS_API),
-    Route("POST", "/v1/u/{token}", LINKS_API),
-    Route("GET", "/v1/r/{token}", LINKS_API),
+    Route("PUT", "/v1/catalog/products", TRACK_API, "server"),
+    Route("POST", "/v1/tokens", TRACK_API, "server"),
+    Route("POST", "/v1/webhooks/shopify/{topic+}", TRACK_API, "webhook"),
+    Route("GET", "/v1/recommendations", TRACK_API, "customer"),
+    Route("GET", "/v1/u/{token}", LINKS_API, "link"),
+    Route("POST", "/v1/u/{token}", LINKS_API, "link"),
+    Route("GET", "/v1/r/{token}", LINKS_API, "link"),
 )

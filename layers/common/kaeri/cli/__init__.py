@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kaeri.cli import data, delivery, evaluation, local, measure, scenarios
+from kaeri.cli import data, delivery, evaluation, local, measure, scenarios, shops
 
 app = typer.Typer(
     name="kaeri",
@@ -25,6 +25,7 @@ scenarios.register(app)  # kaeri scenarios ...
 delivery.register(app)  # kaeri templates ..., kaeri outbox ...
 evaluation.register(app)  # kaeri eval ...
 measure.register(app)  # kaeri kpis, kaeri report, kaeri demo
+shops.register(app)  # kaeri shops ...
 
 
 @app.command()

@@ -26,6 +26,7 @@ class Target:
     api_url: str | None = None
     write_key: str | None = None
     local: bool = False
+    server_key: str | None = None
 
     @property
     def clients(self) -> AwsClients:
@@ -38,15 +39,58 @@ def local_file() -> Path:
     return Path(named) if named else LOCAL_FILE
 
 
+# CloudFormation outputs of the Kaeri stack (infra/kaeri_cdk/constants.py) and the setting each fills.
+STACK_OUTPUTS = {
+    "TablePrefix": "table_prefix",
+    "Region": "region",
+    "ApiUrl": "api_url",
+    "JourneyStateMachineArn": "journey_state_machine_arn",
+    "FanoutQueueUrl": "fanout_queue_url",
+    "ReportsBucket": "report_bucket",
+    "SesConfigurationSet": "ses_configuration_set",
+    "ScheduleGroup": "schedule_group",
+    "SchedulerRoleArn": "schedule_role_arn",
+    "ScheduleTargetArn": "schedule_target_arn",
+    "LinkSigningSecretName": "link_signing_secret_name",
+}
+
+
+def stack_settings(stack: str, cloudformation: object | None = None) -> Settings:
+    """Settings of a deployed stack, read from its CloudFormation outputs.
+
+    The region is the AWS profile's (AWS_REGION / AWS_DEFAULT_REGION / ~/.aws/config, as boto3 reads
+    it); the table prefix, API URL and the rest come from the stack itself, never from defaults.
+    """
+    import boto3
+    from botocore.exceptions import ClientError, NoRegionError
+
+    session = boto3.session.Session()
+    region = os.environ.get("KAERI_REGION") or session.region_name
+    if not region:
+        raise NoStackError("no AWS region: set one in your AWS profile (aws configure) or AWS_REGION")
+    try:
+        cfn = cloudformation or session.client("cloudformation", region_name=region)
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]  # type: ignore[attr-defined]
+    except (ClientError, NoRegionError) as exc:
+        raise NoStackError(f"stack {stack!r} not found in {region}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    missing = [key for key in ("TablePrefix", "ApiUrl") if key not in outputs]
+    if missing:
+        raise NoStackError(f"stack {stack!r} has no {', '.join(missing)} output: is it a Kaeri stack?")
+    values: dict[str, object] = {"region": region, "aws_endpoint_url": None}
+    for key, field in STACK_OUTPUTS.items():
+        if key in outputs:
+            values[field] = outputs[key]
+    return Settings.model_validate(values)
+
+
 def resolve(stack: str | None = None, shop: str | None = None) -> Target:
     """A deployed stack when --stack is given, else the local stack described by .kaeri/local.json."""
     if stack:
-        settings = Settings.from_env().model_copy(
-            update={"table_prefix": stack.lower(), "aws_endpoint_url": None}
-        )
         if not shop:
             raise NoStackError("--shop is required with --stack")
-        return Target(settings=settings, shop_id=shop)
+        settings = stack_settings(stack)
+        return Target(settings=settings, shop_id=shop, api_url=settings.api_url)
     path = local_file()
     if not path.exists():
         raise NoStackError(
@@ -66,7 +110,24 @@ def resolve(stack: str | None = None, shop: str | None = None) -> Target:
         api_url=info["api_url"],
         write_key=info.get("write_key"),
         local=True,
+        server_key=info.get("server_key"),
     )
+
+
+def resolve_stack(stack: str | None = None) -> Target:
+    """The stack only (admin commands such as `kaeri shops`, which name the shop themselves)."""
+    if stack:
+        settings = stack_settings(stack)
+        return Target(settings=settings, shop_id="", api_url=settings.api_url)
+    return resolve(None, None)
+
+
+def stack_or_exit(stack: str | None) -> Target:
+    try:
+        return resolve_stack(stack)
+    except NoStackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 # Options and target resolution shared by every command group.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-TokenKind = Literal["u", "r"]  # unsubscribe, redirect
+TokenKind = Literal["u", "r", "c"]  # unsubscribe, redirect, customer (kaeri.tracking.tokens)
 CHANNELS = ("email", "line", "sms")
 MAX_URL_LENGTH = 2048
 

@@ -27,3 +27,8 @@ class InvalidRequest(Exception):
 
 class Unauthorized(Exception):
     """401: missing or unknown write key, or a webhook signature that does not verify."""
+
+
+class Forbidden(Exception):
+    """403: a valid credential that is not trusted for this route (the public write key on a server
+    route, a customer token for another customer)."""
