@@ -163,3 +163,14 @@ def test_shops_cli_round_trip(aws, manual_clock):
 def test_cli_refuses_a_stack_that_does_not_exist(aws):
     result = CliRunner().invoke(app, ["shops", "list", "--stack", "nope"])
     assert result.exit_code == 2 and "stack 'nope' not found" in result.output
+
+
+def test_doctor_cli_names_each_problem_with_its_fix_and_exits_1(aws, manual_clock):
+    shops.create_shop(aws, "shop-a", name="A", from_email="shop@unverified.example")
+
+    result = CliRunner().invoke(app, ["doctor", "--no-probe", "--stack", "kaeri"])
+
+    assert result.exit_code == 1, result.output
+    assert "[ok  ] table events" in result.output
+    assert "[FAIL] ses identity shop@unverified.example" in result.output
+    assert "fix: aws sesv2 create-email-identity --email-identity unverified.example" in result.output

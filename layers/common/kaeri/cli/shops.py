@@ -162,3 +162,25 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"deleted {shop_id}")
 
     app.add_typer(shops_app, name="shops")
+
+
+def register_doctor(app: typer.Typer) -> None:
+    @app.command("doctor")
+    def doctor(
+        stack: str | None = STACK_OPTION,
+        probe: bool = typer.Option(True, "--probe/--no-probe", help="send a test event through the API"),
+    ) -> None:
+        """Check a deployed stack (or the local one): each problem with its fix. Exit 1 on a problem."""
+        from kaeri import doctor as checks
+
+        target = stack_or_exit(stack)
+        results = checks.run(target.clients, probe=probe)
+        marks = {"ok": "ok  ", "problem": "FAIL", "skipped": "skip"}
+        for check in results:
+            typer.echo(f"[{marks[check.status]}] {check.name}: {check.detail}")
+            if check.fix:
+                typer.echo(f"       fix: {check.fix}")
+        problems = [c for c in results if c.status == "problem"]
+        typer.echo(f"{len(results)} checks, {len(problems)} problem(s)")
+        if problems:
+            raise typer.Exit(1)
