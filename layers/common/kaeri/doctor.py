@@ -219,7 +219,7 @@ def check_ses(clients: AwsClients, from_emails: Iterable[str]) -> list[Check]:
                 )
             else:
                 found.append(_ok("ses production access", "out of the sandbox"))
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:
             found.append(_problem("ses production access", str(exc), "check sesv2:GetAccount permission"))
     else:
         found.append(_skipped("ses production access", "only on AWS (the local stack has no sandbox)"))
