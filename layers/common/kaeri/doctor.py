@@ -237,7 +237,7 @@ def check_ses(clients: AwsClients, from_emails: Iterable[str]) -> list[Check]:
                     "redeploy the stack (it creates the SNS event destination)",
                 )
             )
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, NotImplementedError) as exc:
         code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else str(exc)
         if clients.settings.local and _configuration_set_exists(clients, name):
             found.append(
