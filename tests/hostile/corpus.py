@@ -1,3 +1,4 @@
+# ruff: noqa: UP031  (raw JSON text with %s placeholders reads clearest here)
 """The hostile-input corpus: every case of issue 10 and more, each with what the API must answer.
 
 A case is rejected (400/401, nothing stored) or accepted (200, its messageIds stored). Raw JSON text
