@@ -261,6 +261,25 @@ SPECIFIC: list[Case] = [
         REJECT,
     ),
     Case(
+        "created_at year 0001 east of UTC",
+        "/v1/identify",
+        dumps({"userId": "u1", "messageId": "ca1", "traits": {"createdAt": "0001-01-01T00:00:00+09:00"}}),
+        REJECT,
+    ),
+    Case(
+        "Consent Changed at year 0001",
+        "/v1/track",
+        dumps(
+            {
+                "userId": "u1",
+                "event": "Consent Changed",
+                "messageId": "cc1",
+                "properties": {"channel": "email", "status": "granted", "at": "0001-01-01T00:00:00+01:00"},
+            }
+        ),
+        REJECT,
+    ),
+    Case(
         "points_balance 1e400 text",
         "/v1/identify",
         dumps({"userId": "u1", "messageId": "pb1", "traits": {"points_balance": "1e400"}}),

@@ -20,7 +20,14 @@ from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.limits import MAX_ERRORS_REPORTED, MAX_EVENT_BYTES, MAX_ID_CHARS
 from kaeri.tracking.skew import corrected_timestamp
-from kaeri.tracking.validation import check_commerce, check_json, preview, time_problem, utc_time
+from kaeri.tracking.validation import (
+    check_commerce,
+    check_json,
+    iso_time_problem,
+    preview,
+    time_problem,
+    utc_time,
+)
 from kaeri.vocabulary import CHANNELS
 
 CallType = Literal["track", "identify", "page", "screen", "alias", "group"]
@@ -187,6 +194,10 @@ def normalize_traits(traits: dict[str, Any], at: datetime) -> dict[str, Any]:
                 ZoneInfo(str(value))
             except (ZoneInfoNotFoundError, ValueError):
                 raise _TraitError(field, f"unknown IANA timezone {preview(value)}") from None
+        elif name == "created_at":
+            problem = iso_time_problem(value)
+            if problem:
+                raise _TraitError(field, problem)
         elif name in ("birthday", "points_expire_on"):
             try:
                 value = _as_date(value).isoformat()
@@ -275,6 +286,9 @@ def parse_item(
         problems = check_commerce(call.properties, index)
         if problems:
             raise InvalidRequest(problems)
+        problem = iso_time_problem(call.properties.get("at"))  # consent-change times
+        if problem:
+            raise fail("properties.at", problem)
     values: dict[str, Any] = {
         "shop_id": shop_id,
         "message_id": call.messageId or str(uuid.uuid4()),

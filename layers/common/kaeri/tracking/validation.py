@@ -195,3 +195,17 @@ def time_problem(value: datetime) -> str | None:
     if not MIN_TIME <= value < MAX_TIME:
         return f"time out of range: must be from {MIN_TIME:%Y-%m-%d} up to {MAX_TIME:%Y-%m-%d} (UTC)"
     return None
+
+
+def iso_time_problem(value: Any) -> str | None:
+    """Why an ISO 8601 time the projector will read is unusable; None when fine or not a time at all."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        when = utc_time(when)
+    except ValueError:
+        return None  # not a time: the projector ignores it
+    except OverflowError:
+        return "time cannot be expressed in UTC (out of range)"
+    return time_problem(when) if when else None
