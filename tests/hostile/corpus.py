@@ -457,6 +457,20 @@ SPECIFIC: list[Case] = [
         REJECT,
         "PUT",
     ),
+    Case(
+        "catalog category of 300 KB",
+        "/v1/catalog/products",
+        dumps({"products": [{"product_id": "p", "category": "c" * 300_000}]}),
+        REJECT,
+        "PUT",
+    ),
+    Case(
+        "catalog name of 450 KB",
+        "/v1/catalog/products",
+        dumps({"products": [{"product_id": "p", "name": "n" * 450_000}]}),
+        REJECT,
+        "PUT",
+    ),
     Case("catalog products a string", "/v1/catalog/products", dumps({"products": "abc"}), REJECT, "PUT"),
     Case("catalog product a number", "/v1/catalog/products", dumps({"products": [5]}), REJECT, "PUT"),
     # Shopify (correctly signed)

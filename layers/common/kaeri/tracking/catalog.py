@@ -33,12 +33,13 @@ class Product(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     product_id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
-    url: str | None = None
-    image_url: str | None = None
+    # Bounded so an item stays far below DynamoDB's 400 KB and the category index key below 2 KB.
+    name: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2048)
+    image_url: str | None = Field(default=None, max_length=2048)
     price: Decimal | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    category: str | None = None
+    category: str | None = Field(default=None, max_length=256)
     inventory_quantity: int | None = None
 
 
