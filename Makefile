@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test test-fast bench lint synth clean
+.PHONY: setup sdk-node demo test test-fast bench lint synth clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) sdk-node
+
+# The unmodified @segment/analytics-node the track API is tested against (tests/sdk, npm registry).
+SDK_NODE := tests/sdk/node_modules/.package-lock.json
+$(SDK_NODE): tests/sdk/package.json tests/sdk/package-lock.json
+	cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error
+	touch $(SDK_NODE)
+
+sdk-node: $(SDK_NODE)
 
 # The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer

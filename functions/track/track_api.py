@@ -9,12 +9,14 @@ import base64
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 from kaeri import shops
 from kaeri.aws import AwsClients
+from kaeri.tracking import wire
 from kaeri.tracking.auth import authenticate, basic_auth_user
 from kaeri.tracking.errors import InvalidRequest, ItemError, Unauthorized
 from kaeri.tracking.ingest import IngestService, parse_json_body
@@ -25,7 +27,13 @@ from kaeri.tracking.ingest import IngestService, parse_json_body
 # validation (and its import cost on every cold start) is not needed.
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(
+    cors=CORSConfig(
+        allow_origin=wire.CORS_HEADERS["Access-Control-Allow-Origin"],
+        allow_headers=list(wire.CORS_ALLOW_HEADERS),
+        max_age=wire.CORS_MAX_AGE,
+    )
+)
 clients = AwsClients()
 
 SUCCESS = {"success": True}
@@ -35,14 +43,15 @@ def _error(status: int, errors: list[ItemError], headers: dict[str, str] | None 
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body={"success": False, "errors": [e.as_dict() for e in errors]},
+        body=wire.error_body(status, errors),
         headers=headers,
     )
 
 
 @app.exception_handler(InvalidRequest)
 def _invalid(exc: InvalidRequest) -> Response:
-    logger.info("rejected request", extra={"errors": [e.as_dict() for e in exc.errors]})
+    # The messages name fields and limits; rejected values appear only as short previews.
+    logger.info("rejected request", extra={"errors": [e.as_dict() for e in exc.errors[:10]]})
     return _error(400, exc.errors)
 
 
@@ -51,32 +60,50 @@ def _unauthorized(exc: Unauthorized) -> Response:
     return _error(401, [ItemError(None, "writeKey", str(exc))], {"WWW-Authenticate": 'Basic realm="kaeri"'})
 
 
+@app.exception_handler(ClientError)
+@app.exception_handler(BotoCoreError)
+def _unavailable(exc: Exception) -> Response:
+    """A storage failure (throttling, a timeout, an outage): retryable. Events already stored are
+    recognised by messageId when the client sends the same request again."""
+    logger.exception("storage failure; answered 503 so the client retries")
+    message = "storage unavailable; retry the same request (events are deduplicated by messageId)"
+    return _error(503, [ItemError(None, "body", message)], {"Retry-After": "1"})
+
+
+@app.exception_handler(Exception)
+def _internal(exc: Exception) -> Response:
+    """A bug, not the client's fault: still an error body SDKs parse (and retry, as for any 5xx)."""
+    logger.exception("unhandled error")
+    return _error(500, [ItemError(None, "body", f"internal error ({type(exc).__name__}); retry later")])
+
+
 def _raw_body() -> bytes:
+    """The body as sent, with API Gateway's base64 and the Content-Encoding (gzip, deflate) undone."""
     event = app.current_event
     if event.body is None:
         return b""
-    if event.is_base64_encoded:
-        return base64.b64decode(event.body)
-    return event.body.encode("utf-8")
+    data = base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode("utf-8")
+    return wire.decode_body(data, wire.header(event.headers, "Content-Encoding"))
 
 
-def _authenticated_body() -> tuple[str, Any]:
-    """(shop_id, parsed JSON body). The write key is checked before the body is judged."""
+def _authenticated_body() -> tuple[str, Any, int]:
+    """(shop_id, parsed JSON body, its decoded size). The write key is checked before the body is judged."""
     headers = app.current_event.headers
-    raw = _raw_body()
     if basic_auth_user(headers):
         shop_id = authenticate(clients, headers)
-        return shop_id, parse_json_body(raw)
+        raw = _raw_body()
+        return shop_id, parse_json_body(raw), len(raw)
     try:
+        raw = _raw_body()
         body = parse_json_body(raw)
     except InvalidRequest:
         raise Unauthorized("missing write key: send it as the HTTP Basic user name") from None
-    return authenticate(clients, headers, body), body
+    return authenticate(clients, headers, body), body, len(raw)
 
 
 def _segment(call_type: str | None) -> dict[str, bool]:
-    shop_id, body = _authenticated_body()
-    events = IngestService(clients).ingest(shop_id, body, call_type=call_type, body_bytes=len(_raw_body()))
+    shop_id, body, size = _authenticated_body()
+    events = IngestService(clients).ingest(shop_id, body, call_type=call_type, body_bytes=size)
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(events))
     return SUCCESS
 
@@ -120,7 +147,7 @@ def batch() -> dict[str, bool]:
 def catalog_products() -> dict[str, Any]:
     from kaeri.tracking.catalog import CatalogService, parse_products
 
-    shop_id, body = _authenticated_body()
+    shop_id, body, _ = _authenticated_body()
     result = CatalogService(clients).upsert(shop_id, parse_products(body))
     metrics.add_metric(name="ProductsUpserted", unit=MetricUnit.Count, value=result.upserted)
     return {"success": True, **result.model_dump()}

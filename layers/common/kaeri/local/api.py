@@ -21,11 +21,42 @@ from urllib.parse import parse_qsl, urlsplit
 
 from kaeri.local.functions import FunctionRunner
 from kaeri.topology import ROUTES, Function, Route
+from kaeri.tracking.wire import CORS_HEADERS
 
 log = logging.getLogger("kaeri.local")
 
 STAGE = "local"
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "+json")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+def read_chunked(stream: Any, limit: int) -> bytes:
+    """A Transfer-Encoding: chunked body (RFC 9112 section 7.1); trailers are read and dropped."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line = stream.readline(1024)
+        if not line.endswith(b"\n"):
+            raise ValueError("malformed chunk size line")
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ValueError("malformed chunk size") from None
+        if size == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailer fields
+            return b"".join(chunks)
+        total += size
+        if total > limit:
+            raise ValueError(f"larger than {limit} bytes")
+        chunk = stream.read(size)
+        if len(chunk) != size:
+            raise ValueError("truncated chunk")
+        chunks.append(chunk)
+        stream.readline(16)  # the CRLF after each chunk
+
 
 # (method, path, query, body) -> (status, body); the stack handles /_local/* itself.
 ControlHandler = Callable[[str, str, dict[str, str], bytes], tuple[int, Any]]
@@ -97,9 +128,10 @@ def proxy_event(
         single_query[name] = value
         multi_query.setdefault(name, []).append(value)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    encoded = any(k.lower() == "content-encoding" and v.strip().lower() != "identity" for k, v in headers)
     if not body:
         body_text, is_b64 = None, False
-    elif _is_text(content_type):
+    elif _is_text(content_type) and not encoded:
         try:
             body_text, is_b64 = body.decode("utf-8"), False
         except UnicodeDecodeError:
@@ -158,8 +190,18 @@ class ApiServer:
                 log.debug("api %s", format % args)
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                try:
+                    body = self._body()
+                except ValueError as exc:
+                    self.send_response(400)
+                    payload = json.dumps({"message": f"unreadable request body: {exc}"}).encode()
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.close_connection = True
+                    return
                 status, headers, payload = server.handle(
                     self.command, self.path, list(self.headers.items()), body, self.client_address[0]
                 )
@@ -170,6 +212,15 @@ class ApiServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)
+
+            def _body(self) -> bytes:
+                """The request body: Content-Length, or Transfer-Encoding: chunked (as API Gateway reads it)."""
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    return read_chunked(self.rfile, MAX_BODY_BYTES)
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    raise ValueError(f"larger than {MAX_BODY_BYTES} bytes")
+                return self.rfile.read(length) if length > 0 else b""
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
@@ -205,6 +256,9 @@ class ApiServer:
                 log.exception("control %s %s failed", method, path)
                 status, result = 500, {"message": f"{type(exc).__name__}: {exc}"}
             return status, [("Content-Type", "application/json")], json.dumps(result).encode()
+        if method.upper() == "OPTIONS" and any(c.pattern.match(path) for c in COMPILED):
+            # API Gateway answers CORS preflight itself (a mock integration); so does the local one.
+            return 204, list(CORS_HEADERS.items()), b""
         found = match_route(method, path)
         if not found:
             return _json(404, {"message": f"no route for {method.upper()} {path}"})

@@ -21,6 +21,7 @@ from kaeri.aws import AwsClients
 from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.store import EventStore, serialize
+from kaeri.tracking.validation import check_json, number_problem
 from kaeri.vocabulary import PRODUCT_RESTOCKED
 
 CATALOG_USER = "catalog"  # anonymous_id of events Kaeri emits for the catalog (no customer)
@@ -32,12 +33,13 @@ class Product(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     product_id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
-    url: str | None = None
-    image_url: str | None = None
+    # Bounded so an item stays far below DynamoDB's 400 KB and the category index key below 2 KB.
+    name: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2048)
+    image_url: str | None = Field(default=None, max_length=2048)
     price: Decimal | None = Field(default=None, ge=0)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
-    category: str | None = None
+    category: str | None = Field(default=None, max_length=256)
     inventory_quantity: int | None = None
 
 
@@ -62,12 +64,23 @@ def parse_products(body: Any) -> list[Product]:
     products: list[Product] = []
     errors: list[ItemError] = []
     for index, item in enumerate(items):
+        problems = check_json(item, index)
+        if problems:
+            errors.extend(problems)
+            continue
         try:
-            products.append(Product.model_validate(item))
+            product = Product.model_validate(item)
         except ValidationError as exc:
             errors.extend(
                 ItemError(index, ".".join(map(str, e["loc"])) or "body", e["msg"]) for e in exc.errors()
             )
+            continue
+        for name in ("price", "inventory_quantity"):
+            value = getattr(product, name)
+            problem = number_problem(value) if value is not None else None
+            if problem:
+                errors.append(ItemError(index, name, problem))
+        products.append(product)
     if errors:
         raise InvalidRequest(errors[:50])
     return products
@@ -81,13 +94,26 @@ class CatalogService:
 
     def upsert(self, shop_id: str, products: list[Product]) -> UpsertResult:
         now = clock.now()
+        # Every update is built and serialised before the first write, so a bad product writes nothing.
+        requests: list[tuple[Product, dict[str, Any], dict[str, Any]]] = []
+        errors: list[ItemError] = []
+        for index, product in enumerate(products):
+            try:
+                requests.append((product, *self._request(shop_id, product, now)))
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                errors.append(ItemError(index, "body", f"cannot be stored: {type(exc).__name__}"))
+        if errors:
+            raise InvalidRequest(errors[:50])
         with ThreadPoolExecutor(max_workers=min(8, len(products))) as pool:
-            restocks = [r for r in pool.map(lambda p: self._upsert_one(shop_id, p, now), products) if r]
+            restocks = [r for r in pool.map(lambda req: self._upsert_one(shop_id, now, *req), requests) if r]
         for event in restocks:
             self._store.put(event)
         return UpsertResult(upserted=len(products), restocked=[e.properties["product_id"] for e in restocks])
 
-    def _upsert_one(self, shop_id: str, product: Product, now: datetime) -> StoredEvent | None:
+    def _request(
+        self, shop_id: str, product: Product, now: datetime
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(UpdateItem arguments, the values set) for one product, serialised."""
         values: dict[str, Any] = {"updated_at": clock.iso(now)}
         for name in ("name", "url", "image_url", "price", "currency", "category", "inventory_quantity"):
             value = getattr(product, name)
@@ -109,14 +135,20 @@ class CatalogService:
             names["#oos"] = "out_of_stock_since"
             expression = " REMOVE #oos"
         expression = "SET " + ", ".join(clauses) + expression
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=serialize({"shop_id": shop_id, "product_id": product.product_id}),
-            UpdateExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=serialize(attr_values),
-            ReturnValues="ALL_OLD",  # the old item: detects 0 -> >0 and fills the event,
-        )
+        request = {
+            "TableName": self._table,
+            "Key": serialize({"shop_id": shop_id, "product_id": product.product_id}),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(attr_values),
+            "ReturnValues": "ALL_OLD",  # the old item: detects 0 -> >0 and fills the event
+        }
+        return request, values
+
+    def _upsert_one(
+        self, shop_id: str, now: datetime, product: Product, request: dict[str, Any], values: dict[str, Any]
+    ) -> StoredEvent | None:
+        response = self._client.update_item(**request)
         old = {k: _deserializer.deserialize(v) for k, v in response.get("Attributes", {}).items()}
         was_out = "inventory_quantity" in old and old["inventory_quantity"] <= 0
         if not (was_out and product.inventory_quantity and product.inventory_quantity > 0):

@@ -32,7 +32,9 @@ def parse_json_body(raw: str | bytes | None) -> Any:
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest([ItemError(None, "body", f"malformed JSON: {exc}")]) from None
+        raise InvalidRequest([ItemError(None, "body", f"malformed JSON: {str(exc)[:120]}")]) from None
+    except RecursionError:
+        raise InvalidRequest([ItemError(None, "body", "JSON nested too deeply")]) from None
 
 
 class IngestService:
@@ -48,5 +50,6 @@ class IngestService:
         events = parse_request(
             body, call_type=call_type, shop_id=shop_id, received_at=clock.now(), body_bytes=body_bytes
         )
-        self.store.put_all(events)
+        items = self.store.prepare(events)  # every item serialised before the first write
+        self.store.put_items(items)
         return events

@@ -7,6 +7,7 @@ the item's index and the field at fault, so an integrator can fix a batch in one
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -19,6 +20,14 @@ from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.limits import MAX_ERRORS_REPORTED, MAX_EVENT_BYTES, MAX_ID_CHARS
 from kaeri.tracking.skew import corrected_timestamp
+from kaeri.tracking.validation import (
+    check_commerce,
+    check_json,
+    iso_time_problem,
+    preview,
+    time_problem,
+    utc_time,
+)
 from kaeri.vocabulary import CHANNELS
 
 CallType = Literal["track", "identify", "page", "screen", "alias", "group"]
@@ -123,7 +132,7 @@ def _as_date(value: Any) -> date:
             return date.fromisoformat(text[:10])
         except ValueError:
             pass
-    raise ValueError(f"expected a date like 1990-04-01, got {value!r}")
+    raise ValueError(f"expected a date like 1990-04-01, got {preview(value)}")
 
 
 def _consent(channel: str, value: Any, at: datetime, field: str) -> dict[str, Any]:
@@ -133,13 +142,19 @@ def _consent(channel: str, value: Any, at: datetime, field: str) -> dict[str, An
         raise _TraitError(field, 'expected "granted", "revoked" or {"status": ..., "at": ..., "source": ...}')
     status = value.get("status")
     if status not in CONSENT_STATUSES:
-        raise _TraitError(f"{field}.status", f"expected granted or revoked, got {status!r}")
+        raise _TraitError(f"{field}.status", f"expected granted or revoked, got {preview(status)}")
     when = at
     if value.get("at") is not None:
         try:
-            when = datetime.fromisoformat(str(value["at"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise _TraitError(f"{field}.at", f"expected an ISO 8601 time, got {value['at']!r}") from None
+            when = utc_time(datetime.fromisoformat(str(value["at"]).replace("Z", "+00:00")))
+        except (ValueError, OverflowError):
+            raise _TraitError(
+                f"{field}.at", f"expected an ISO 8601 time, got {preview(value['at'])}"
+            ) from None
+        assert when is not None
+        problem = time_problem(when)
+        if problem:
+            raise _TraitError(f"{field}.at", problem)
     record: dict[str, Any] = {"status": status, "at": when.isoformat()}
     for extra in ("source", "wording_version"):
         if value.get(extra) is not None:
@@ -166,7 +181,7 @@ def normalize_traits(traits: dict[str, Any], at: datetime) -> dict[str, Any]:
             continue
         if name == "email":
             if not isinstance(value, str) or "@" not in value:
-                raise _TraitError(field, f"expected an email address, got {value!r}")
+                raise _TraitError(field, f"expected an email address, got {preview(value)}")
             value = value.strip()
         elif name in ("phone", "first_name", "last_name", "locale"):
             if not isinstance(value, str):
@@ -178,7 +193,11 @@ def normalize_traits(traits: dict[str, Any], at: datetime) -> dict[str, Any]:
             try:
                 ZoneInfo(str(value))
             except (ZoneInfoNotFoundError, ValueError):
-                raise _TraitError(field, f"unknown IANA timezone {value!r}") from None
+                raise _TraitError(field, f"unknown IANA timezone {preview(value)}") from None
+        elif name == "created_at":
+            problem = iso_time_problem(value)
+            if problem:
+                raise _TraitError(field, problem)
         elif name in ("birthday", "points_expire_on"):
             try:
                 value = _as_date(value).isoformat()
@@ -190,9 +209,9 @@ def normalize_traits(traits: dict[str, Any], at: datetime) -> dict[str, Any]:
             try:
                 number = float(value)
             except ValueError:
-                raise _TraitError(field, f"expected a whole number of points, got {value!r}") from None
-            if number != int(number) or number < 0:
-                raise _TraitError(field, f"expected a whole number of points >= 0, got {value!r}")
+                raise _TraitError(field, f"expected a whole number of points, got {preview(value)}") from None
+            if not math.isfinite(number) or number != int(number) or number < 0 or number > 2**53:
+                raise _TraitError(field, f"expected a whole number of points >= 0, got {preview(value)}")
             value = int(number)
         elif name == "consent":
             if not isinstance(value, dict):
@@ -235,14 +254,25 @@ def parse_item(
 
     if not isinstance(item, dict):
         raise fail("body", f"expected a JSON object, got {type(item).__name__}")
+    problems = check_json(item, index)
+    if problems:
+        raise InvalidRequest(problems)
+    context = {
+        **(batch_context or {}),
+        **(item.get("context") if isinstance(item.get("context"), dict) else {}),
+    }
     if measure_size:
-        size = event_size(item)
+        # The event as stored: it carries the batch context it inherits, so that counts too.
+        size = event_size({**item, "context": context}) if batch_context else event_size(item)
         if size > MAX_EVENT_BYTES:
-            raise fail("body", f"event is {size} bytes; the limit is {MAX_EVENT_BYTES} bytes (32 KB)")
+            raise fail(
+                "body",
+                f"event is {size} bytes with the batch context; the limit is {MAX_EVENT_BYTES} bytes (32 KB)",
+            )
     kind = call_type or item.get("type")
     model = MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise fail("type", f"expected one of {', '.join(MODELS)}, got {kind!r}")
+        raise fail("type", f"expected one of {', '.join(MODELS)}, got {preview(kind)}")
     try:
         call = model.model_validate(item)
     except ValidationError as exc:
@@ -251,9 +281,14 @@ def parse_item(
     if not call.userId and not call.anonymousId:
         raise fail("userId", "either userId or anonymousId is required")
 
-    sent_at = call.sentAt or batch_sent_at
-    timestamp = corrected_timestamp(_utc(call.timestamp), _utc(sent_at), received_at)
-    context = {**(batch_context or {}), **call.context}
+    timestamp = _event_time(call, batch_sent_at, received_at, fail)
+    if isinstance(call, TrackCall | PageCall):
+        problems = check_commerce(call.properties, index)
+        if problems:
+            raise InvalidRequest(problems)
+        problem = iso_time_problem(call.properties.get("at"))  # consent-change times
+        if problem:
+            raise fail("properties.at", problem)
     values: dict[str, Any] = {
         "shop_id": shop_id,
         "message_id": call.messageId or str(uuid.uuid4()),
@@ -293,6 +328,23 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+def _event_time(call: Call, batch_sent_at: datetime | None, received_at: datetime, fail: Any) -> datetime:
+    """The skew-corrected time, or InvalidRequest when a time cannot be expressed in UTC or is out of range."""
+    times: dict[str, datetime | None] = {}
+    for name, value in (("timestamp", call.timestamp), ("sentAt", call.sentAt or batch_sent_at)):
+        try:
+            times[name] = utc_time(value)
+        except OverflowError:
+            raise fail(name, "time cannot be expressed in UTC (out of range)") from None
+    timestamp = corrected_timestamp(times["timestamp"], times["sentAt"], received_at)
+    if timestamp is None:
+        raise fail("timestamp", "time after clock-skew correction (receivedAt - sentAt) is out of range")
+    problem = time_problem(timestamp)
+    if problem:
+        raise fail("timestamp", f"after clock-skew correction: {problem}")
+    return timestamp
+
+
 def parse_request(
     body: Any, *, call_type: str | None, shop_id: str, received_at: datetime, body_bytes: int
 ) -> list[StoredEvent]:
@@ -316,6 +368,10 @@ def parse_request(
         ]
     if not isinstance(body, dict):
         raise InvalidRequest([ItemError(None, "body", "expected a JSON object with a batch array")])
+    if isinstance(body.get("context"), dict):
+        problems = check_json(body["context"], None, ("context",))
+        if problems:
+            raise InvalidRequest(problems)
     try:
         envelope = BatchEnvelope.model_validate(body)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from kaeri.aws import AwsClients
 from kaeri.events import StoredEvent
+from kaeri.tracking.errors import InvalidRequest, ItemError
 
 _serializer = TypeSerializer()
 _pool: ThreadPoolExecutor | None = None
@@ -35,12 +36,31 @@ class EventStore:
         self._client = clients.dynamodb
         self._table = clients.settings.table("events")
 
+    @staticmethod
+    def prepare(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+        """Every event as a DynamoDB item, or InvalidRequest (nothing written) naming what cannot be."""
+        items: list[dict[str, Any]] = []
+        errors: list[ItemError] = []
+        for index, event in enumerate(events):
+            try:
+                items.append(serialize(event.to_item()))
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                # kaeri.tracking.validation refuses all of these first; this is the last guard.
+                errors.append(ItemError(index, "body", f"cannot be stored: {type(exc).__name__}"))
+        if errors:
+            raise InvalidRequest(errors)
+        return items
+
     def put(self, event: StoredEvent) -> bool:
         """Store the event unless its messageId was seen before; True when it was new."""
+        return self.put_item(self.prepare([event])[0])
+
+    def put_item(self, item: dict[str, Any]) -> bool:
+        """Store one serialised event unless its messageId (pk) was seen before; True when new."""
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=serialize(event.to_item()),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
@@ -55,6 +75,10 @@ class EventStore:
         If a put fails the exception propagates and the client retries the whole request: events
         already stored are then recognised as duplicates, so a retry never stores anything twice.
         """
-        if len(events) <= 1:
-            return sum(self.put(e) for e in events)
-        return sum(_executor().map(self.put, events))
+        return self.put_items(self.prepare(events))
+
+    def put_items(self, items: Sequence[dict[str, Any]]) -> int:
+        """put_all for items prepare() made."""
+        if len(items) <= 1:
+            return sum(self.put_item(i) for i in items)
+        return sum(_executor().map(self.put_item, items))
