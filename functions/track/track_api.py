@@ -17,8 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from kaeri import shops
 from kaeri.aws import AwsClients
 from kaeri.tracking import wire
-from kaeri.tracking.auth import authenticate, basic_auth_user
-from kaeri.tracking.errors import InvalidRequest, ItemError, Unauthorized
+from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server, basic_auth_user
+from kaeri.tracking.errors import Forbidden, InvalidRequest, ItemError, Unauthorized
 from kaeri.tracking.ingest import IngestService, parse_json_body
 
 # Only the Segment routes (nearly all traffic) are imported up front; the catalog feed, Shopify
@@ -58,6 +58,11 @@ def _invalid(exc: InvalidRequest) -> Response:
 @app.exception_handler(Unauthorized)
 def _unauthorized(exc: Unauthorized) -> Response:
     return _error(401, [ItemError(None, "writeKey", str(exc))], {"WWW-Authenticate": 'Basic realm="kaeri"'})
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(exc: Forbidden) -> Response:
+    return _error(403, [ItemError(None, "Authorization", str(exc))])
 
 
 @app.exception_handler(ClientError)
@@ -147,7 +152,8 @@ def batch() -> dict[str, bool]:
 def catalog_products() -> dict[str, Any]:
     from kaeri.tracking.catalog import CatalogService, parse_products
 
-    shop_id, body, _ = _authenticated_body()
+    shop_id = authenticate_server(clients, app.current_event.headers)  # the write key is public
+    body = parse_json_body(_raw_body())
     result = CatalogService(clients).upsert(shop_id, parse_products(body))
     metrics.add_metric(name="ProductsUpserted", unit=MetricUnit.Count, value=result.upserted)
     return {"success": True, **result.model_dump()}
@@ -177,8 +183,29 @@ def recommendations() -> dict[str, Any]:
     from kaeri.tracking.recommendations import parse_query, recommendations_for
 
     query = parse_query(app.current_event.query_string_parameters or {})  # 400 before 401, as before
-    shop_id = authenticate(clients, app.current_event.headers)
+    # The server key, or a customer token for this very user: the write key would reveal anyone's picks.
+    shop_id = authenticate_customer(clients, app.current_event.headers, query.user_id)
     return recommendations_for(clients, shop_id, query.user_id, query.n).model_dump(mode="json")
+
+
+@app.post("/v1/tokens")
+def customer_token() -> dict[str, Any]:
+    """A short-lived token for one customer, minted by the shop's backend with its server key."""
+    from kaeri.delivery.links import signing_secret
+    from kaeri.tracking.tokens import CustomerTokens, parse_request
+
+    shop_id = authenticate_server(clients, app.current_event.headers)
+    request = parse_request(parse_json_body(_raw_body()))
+    secret = signing_secret(
+        clients.settings, clients.secretsmanager if clients.settings.link_signing_secret_name else None
+    )
+    token, claim = CustomerTokens(secret).mint(shop_id, request.userId, request.ttl)
+    return {
+        "success": True,
+        "token": token,
+        "userId": request.userId,
+        "expiresAt": claim.expires_at.isoformat(),
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -25,7 +25,7 @@ def test_openapi_document_is_current_and_valid():
 
     assert DOC.read_text() == openapi.render(), "run: python -m kaeri.tracking.openapi > docs/openapi.json"
     validate(json.loads(DOC.read_text()))
-    assert len(OPERATIONS) == 10
+    assert len(OPERATIONS) == 11
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

@@ -59,8 +59,12 @@ CONTEXT = SimpleNamespace(
 @pytest.fixture
 def api(aws):
     shops.clear_cache()
-    shops.create_shop(aws, "shop-a", name="Shop A", write_key="wk_a", webhook_secret="whsec_a")
-    shops.create_shop(aws, "shop-b", name="Shop B", write_key="wk_b", webhook_secret="whsec_b")
+    shops.create_shop(
+        aws, "shop-a", name="Shop A", write_key="wk_a", server_key="sk_a", webhook_secret="whsec_a"
+    )
+    shops.create_shop(
+        aws, "shop-b", name="Shop B", write_key="wk_b", server_key="sk_b", webhook_secret="whsec_b"
+    )
     import track_api
 
     track_api.clients = aws

@@ -129,7 +129,7 @@ def test_catalog_upsert_and_restock_event(api, aws):  # noqa: F811
         "category": "tops",
         "inventory_quantity": 0,
     }
-    status, body = api("PUT", "/v1/catalog/products", {"products": [product]})
+    status, body = api("PUT", "/v1/catalog/products", {"products": [product]}, key="sk_a")
     assert (status, body["upserted"], body["restocked"]) == (200, 1, [])
 
     item = aws.table("catalog").get_item(Key={"shop_id": "shop-a", "product_id": "p1"})["Item"]
@@ -137,7 +137,10 @@ def test_catalog_upsert_and_restock_event(api, aws):  # noqa: F811
 
     for _ in range(2):  # the second upsert is a retry: no second restock
         _, body = api(
-            "PUT", "/v1/catalog/products", {"products": [{"product_id": "p1", "inventory_quantity": 5}]}
+            "PUT",
+            "/v1/catalog/products",
+            {"products": [{"product_id": "p1", "inventory_quantity": 5}]},
+            key="sk_a",
         )
     [event] = stored(aws)
     assert (event.event, event.anonymous_id, event.source) == ("Product Restocked", "catalog", "catalog")
@@ -146,7 +149,7 @@ def test_catalog_upsert_and_restock_event(api, aws):  # noqa: F811
 
 def test_catalog_item_errors_name_index_and_field(api, aws):  # noqa: F811
     status, body = api(
-        "PUT", "/v1/catalog/products", {"products": [{"product_id": "p1"}, {"price": "cheap"}]}
+        "PUT", "/v1/catalog/products", {"products": [{"product_id": "p1"}, {"price": "cheap"}]}, key="sk_a"
     )
 
     assert status == 400
@@ -164,6 +167,7 @@ def test_recommendations_join_catalog_and_fall_back_to_popular(api, aws):  # noq
                 {"product_id": "p2", "name": "Sold out", "inventory_quantity": 0},
             ]
         },
+        key="sk_a",
     )
     customers = aws.table("customers")
     customers.put_item(
@@ -180,21 +184,44 @@ def test_recommendations_join_catalog_and_fall_back_to_popular(api, aws):  # noq
         Item={"pk": "shop-a#__popular__", "sk": "RECS", "items": [{"product_id": "p1", "score": 1}]}
     )
 
-    status, body = api("GET", "/v1/recommendations", query={"user_id": "u1", "n": "5"})
+    status, body = api("GET", "/v1/recommendations", query={"user_id": "u1", "n": "5"}, key="sk_a")
     assert status == 200 and body["source"] == "personal"
     assert [(i["product_id"], i["name"], i["price"]) for i in body["items"]] == [("p1", "Shirt", 5480.0)]
 
-    _, body = api("GET", "/v1/recommendations", query={"user_id": "stranger"})
+    _, body = api("GET", "/v1/recommendations", query={"user_id": "stranger"}, key="sk_a")
     assert body["source"] == "popular" and body["items"][0]["product_id"] == "p1"
 
 
 def test_recommendations_are_per_shop(api, aws):  # noqa: F811
     aws.table("customers").put_item(Item={"pk": "shop-a#u1", "sk": "RECS", "items": [{"product_id": "p1"}]})
 
-    status, body = api("GET", "/v1/recommendations", query={"user_id": "u1"}, key="wk_b")
+    status, body = api("GET", "/v1/recommendations", query={"user_id": "u1"}, key="sk_b")
     assert status == 200 and body["source"] == "none" and body["items"] == []
 
 
 def test_recommendations_bad_n_and_missing_key(api, aws):  # noqa: F811
     assert api("GET", "/v1/recommendations", query={"user_id": "u1", "n": "lots"})[0] == 400
     assert api("GET", "/v1/recommendations", query={"user_id": "u1"}, key=None)[0] == 401
+
+
+def test_public_write_key_cannot_feed_the_catalog_or_read_recommendations(api, aws):  # noqa: F811
+    status, body = api("PUT", "/v1/catalog/products", {"products": [{"product_id": "p1"}]}, key="wk_a")
+    assert status == 403 and "server key" in body["errors"][0]["message"]
+    assert aws.table("catalog").scan()["Items"] == []
+    status, _ = api("GET", "/v1/recommendations", query={"user_id": "u1"}, key="wk_a")
+    assert status == 403
+    status, _ = api("POST", "/v1/tokens", {"userId": "u1"}, key="wk_a")
+    assert status == 403
+
+
+def test_browser_reads_one_customers_recommendations_with_a_token_from_the_backend(api, aws):  # noqa: F811
+    aws.table("customers").put_item(Item={"pk": "shop-a#u1", "sk": "RECS", "items": [{"product_id": "p1"}]})
+    status, minted = api("POST", "/v1/tokens", {"userId": "u1", "ttl": 600}, key="sk_a")
+    assert status == 200 and minted["userId"] == "u1"
+    bearer = {"Authorization": f"Bearer {minted['token']}"}
+
+    status, body = api("GET", "/v1/recommendations", query={"user_id": "u1"}, key=None, headers=bearer)
+    assert status == 200 and body["items"][0]["product_id"] == "p1"
+    status, body = api("GET", "/v1/recommendations", query={"user_id": "u2"}, key=None, headers=bearer)
+    assert status == 403 and "another customer" in body["errors"][0]["message"]
+    assert api("POST", "/v1/tokens", {"userId": "u1", "ttl": 86400}, key="sk_a")[0] == 400

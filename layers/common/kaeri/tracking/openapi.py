@@ -15,6 +15,7 @@ from kaeri.tracking import limits
 from kaeri.tracking.catalog import MAX_PRODUCTS_PER_REQUEST, Product
 from kaeri.tracking.recommendations import MAX_N, Recommendations
 from kaeri.tracking.segment import MODELS, BatchEnvelope
+from kaeri.tracking.tokens import TokenRequest
 from kaeri.tracking.wire import ERROR_CODES
 
 REF = "#/components/schemas/"
@@ -146,6 +147,23 @@ def build() -> dict[str, Any]:
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_N, "default": 10}},
             ]  # fmt: skip
             op["responses"] = _answers({"$ref": REF + "Recommendations"})
+        elif kind == "tokens":
+            op["requestBody"] = _json_body({"$ref": REF + "TokenRequest"})
+            op["responses"] = _answers(
+                {"type": "object", "properties": {"success": {"const": True}, "token": {"type": "string"},
+                                                  "userId": {"type": "string"},
+                                                  "expiresAt": {"type": "string", "format": "date-time"}}}
+            )  # fmt: skip
+            _schema(TokenRequest, schemas)
+        if route.trust == "server":
+            op["security"] = [{"serverKey": []}, {"serverKeyBearer": []}]
+        elif route.trust == "customer":
+            op["security"] = [{"serverKey": []}, {"serverKeyBearer": []}, {"customerToken": []}]
+        if route.trust in ("server", "customer"):
+            op["responses"]["403"] = {
+                "description": "a valid credential not trusted for this route (the public write key)",
+                "content": {"application/json": {"schema": {"$ref": REF + "Error"}}},
+            }
         paths.setdefault(path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -165,7 +183,22 @@ def build() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "writeKey": {"type": "http", "scheme": "basic", "description": "the write key as user name"}
+                "writeKey": {"type": "http", "scheme": "basic", "description": "the write key as user name"},
+                "serverKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "the secret server key as user name",
+                },
+                "serverKeyBearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the secret server key",
+                },
+                "customerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a short-lived token from POST /v1/tokens, for one customer",
+                },
             },
             "schemas": dict(sorted(schemas.items())),
         },
