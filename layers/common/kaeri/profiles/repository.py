@@ -29,7 +29,7 @@ ANON_PREFIX = "anon:"
 # Attributes this repository writes on PROFILE items; others (predictions, churn_key) belong to
 # functions/recommend and are never touched here.
 NOT_OWNED = frozenset({"predictions"})
-STATE_ATTRIBUTES = ("version", "applied", "order_ids", "order_totals", "cancelled_order_ids")
+STATE_ATTRIBUTES = ("version", "applied", "order_ids", "order_totals", "cancelled_order_ids", "projection")
 GSI_ATTRIBUTES = ("shop_id", "birthday_key", "points_shop", "points_expire_on", "buyer_shop", "last_order_at")
 
 
@@ -49,6 +49,10 @@ class ProfileState:
     # the projector); what an Order Cancelled / full refund takes back.
     order_totals: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)
     cancelled_order_ids: list[str] = field(default_factory=list)
+    # What makes the projection order-independent (kaeri.profiles.projection): the stamp and raw
+    # value of each last-writer-wins field, the cart's per-product adds/removals, wishlist and bought
+    # registers. None: a profile saved before this existed (seeded from its fields on first use).
+    projection: dict[str, Any] | None = None
     has_version: bool = True
     # The PROFILE item as read (None: not read from the table). save() writes only what differs
     # from it: the conditional version check guarantees the item is still exactly this one.
@@ -241,7 +245,10 @@ class ProfileRepository:
         for name, value in (
             ("order_totals", order_totals_value(state.order_totals)),
             ("cancelled_order_ids", state.cancelled_order_ids),
+            ("projection", _value(state.projection) if state.projection is not None else None),
         ):
+            if value is None:
+                continue
             if stored is None or stored.get(name, []) != value:
                 sets[name] = value  # written only when changed: most events touch no order
         names: dict[str, str] = {}
@@ -324,6 +331,7 @@ def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> Profi
         order_ids=list(item.get("order_ids", [])),
         order_totals=_order_totals(item.get("order_totals")),
         cancelled_order_ids=list(item.get("cancelled_order_ids", [])),
+        projection=from_dynamo(item["projection"]) if "projection" in item else None,
         has_version="version" in item,
         stored=item,
     )
