@@ -33,7 +33,6 @@ from kaeri.profiles.repository import (
     ConcurrentUpdate,
     ProfileRepository,
     ProfileState,
-    alias_item,
     anonymous_customer,
     consent_item,
 )
@@ -448,44 +447,58 @@ def merge_anonymous(state: ProfileState, anonymous: ProfileState, anonymous_id: 
     pr.derive(user, _projection(state))
 
 
-def _anonymous_to_merge(event: StoredEvent) -> str | None:
-    if not event.user_id:
-        return None
-    if event.type == "alias":
-        return event.previous_id
-    return event.anonymous_id
-
-
 class ProfileProjector:
-    def __init__(self, clients: AwsClients, repository: ProfileRepository | None = None) -> None:
+    def __init__(
+        self, clients: AwsClients, repository: ProfileRepository | None = None, metrics: Any = None
+    ) -> None:
         self.repository = repository or ProfileRepository(clients)
+        self.metrics = metrics  # a Powertools Metrics (or None): identity conflicts are counted
+
+    def _claim(self, event: StoredEvent, anonymous_id: str, customer_id: str) -> bool:
+        """Merge protection: the anonymous id is this customer's, or is now; False if another's."""
+        owner = self.repository.claim_alias(event.shop_id, anonymous_id, customer_id, event.timestamp)
+        if owner == customer_id:
+            return True
+        self.repository.put_conflict(event.shop_id, anonymous_id, customer_id, owner, event)
+        log.warning(
+            "identity conflict: %s claims an anonymous id merged into another customer; not re-pointed",
+            event.message_id,
+            extra={"shop_id": event.shop_id, "message_id": event.message_id, "type": event.type},
+        )
+        if self.metrics is not None:
+            from aws_lambda_powertools.metrics import MetricUnit
+
+            self.metrics.add_metric(name="IdentityConflicts", unit=MetricUnit.Count, value=1)
+        return False
 
     def apply(self, event: StoredEvent) -> Profile | None:
         """Update the profile the event belongs to; returns it (None for events about no customer)."""
         if event.source in NO_PROFILE_SOURCES:
             return None
         repo = self.repository
-        prefetched: ProfileState | None = None
-        if event.user_id:
-            customer_id = event.user_id
-        else:
-            customer_id, prefetched = repo.resolve_and_load(
-                event.shop_id, anonymous_customer(event.anonymous_id or "")
-            )
         merge_id = _anonymous_to_merge(event)
         if merge_id and merge_id.startswith(ANON_PREFIX):
             merge_id = merge_id[len(ANON_PREFIX) :]
+        claimed: bool | None = None
         for _ in range(SAVE_ATTEMPTS):
+            prefetched: ProfileState | None = None
+            if event.user_id:
+                customer_id = event.user_id
+            else:  # resolved on every attempt: a merge may have moved this visitor meanwhile
+                customer_id, prefetched = repo.resolve_and_load(
+                    event.shop_id, anonymous_customer(event.anonymous_id or "")
+                )
             state = prefetched or repo.load(event.shop_id, customer_id)
-            prefetched = None  # a retry after a concurrent update reads again
             if event.message_id in state.applied:
                 return state.profile  # a replayed record: already counted
             anonymous: ProfileState | None = None
             records: list[dict[str, Any]] = []  # written together, before the profile save
             if merge_id and merge_id not in state.profile.anonymous_ids:
-                records.append(alias_item(event.shop_id, merge_id, customer_id, event.timestamp))
-                anonymous = repo.load(event.shop_id, anonymous_customer(merge_id))
-                merge_anonymous(state, anonymous, merge_id)
+                if claimed is None:
+                    claimed = self._claim(event, merge_id, customer_id)
+                if claimed:
+                    anonymous = repo.load(event.shop_id, anonymous_customer(merge_id))
+                    merge_anonymous(state, anonymous, merge_id)
             outcome = apply_event(state, event)
             if not outcome.changed and anonymous is None:
                 return state.profile if state.version is not None else None
@@ -499,18 +512,61 @@ class ProfileProjector:
                 repo.save(state)
             except ConcurrentUpdate:
                 continue
-            if anonymous is not None:
-                repo.delete_merged(event.shop_id, anonymous_customer(merge_id or ""), anonymous.version)
+            if anonymous is not None and merge_id:
+                self._finish_merge(event.shop_id, customer_id, merge_id, anonymous)
             return state.profile
         raise ConcurrentUpdate(f"profile {event.shop_id}/{customer_id} kept changing; giving up for a retry")
 
+    def _finish_merge(self, shop_id: str, customer_id: str, anonymous_id: str, merged: ProfileState) -> None:
+        """Delete the merged anonymous profile; if an event landed on it meanwhile, merge again first."""
+        repo = self.repository
+        for _ in range(SAVE_ATTEMPTS):
+            if repo.delete_merged(shop_id, anonymous_customer(anonymous_id), merged.version):
+                return
+            merged = repo.load(shop_id, anonymous_customer(anonymous_id))
+            if merged.version is None:
+                return
+            state = repo.load(shop_id, customer_id)
+            merge_anonymous(state, merged, anonymous_id)  # a union: what was merged already adds nothing
+            try:
+                repo.save(state)
+            except ConcurrentUpdate:
+                continue
+        log.warning(
+            "anonymous profile of %s kept changing while merged; kept for the next merge", customer_id
+        )
+
+
+def _anonymous_to_merge(event: StoredEvent) -> str | None:
+    if not event.user_id:
+        return None
+    if event.type == "alias":
+        return event.previous_id
+    return event.anonymous_id
+
 
 def project_and_trigger(
-    clients: AwsClients, item: dict[str, Any], projector: ProfileProjector | None = None
-) -> None:
-    """What the stream consumer does for each new events-table item: profile first, then scenarios."""
-    from kaeri.journeys.triggers import on_event
+    clients: AwsClients,
+    item: dict[str, Any],
+    projector: ProfileProjector | None = None,
+    quarantine: Any = None,
+) -> str:
+    """What the stream consumer does for each new events-table item: profile first, then scenarios.
 
-    event = StoredEvent.from_item(item)
-    profile = (projector or ProfileProjector(clients)).apply(event)
-    on_event(event, profile, clients)
+    Returns "applied", or "quarantined" when the event cannot be projected (kaeri.profiles.quarantine
+    keeps it with its reason for `kaeri events replay`). Concurrent-update exhaustion and AWS errors
+    are raised, so the stream retries them.
+    """
+    from kaeri.journeys.triggers import on_event
+    from kaeri.profiles.quarantine import Quarantine, is_retryable
+
+    try:
+        event = StoredEvent.from_item(item)
+        profile = (projector or ProfileProjector(clients)).apply(event)
+        on_event(event, profile, clients)
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+        (quarantine or Quarantine(clients)).put(item, exc)
+        return "quarantined"
+    return "applied"
