@@ -146,18 +146,21 @@ def cart_lines(state: dict[str, Any]) -> dict[str, CartLine]:
     lines: dict[str, CartLine] = {}
     for product_id in sorted(state["cart"]):
         entry = state["cart"][product_id]
-        quantity, data, added = 0, None, ""
+        quantity, data, added, first = 0, None, "", ""
         for at, kind, units, payload in sorted(entry["events"], key=lambda e: e[0]):
             if kind == "add":
                 quantity, data, added = quantity + int(units), payload, at
+                first = first or at
             else:
                 quantity = max(quantity - int(units), 0)
+                first = first if quantity else ""
         if quantity > 0 and data is not None:
             price = data.get("price")
             lines[product_id] = CartLine(
                 product_id=product_id,
                 quantity=quantity,
                 added_at=_parse_stamp_time(added),
+                first_added_at=_parse_stamp_time(first),
                 **{k: data.get(k) for k in LINE_FIELDS if k != "price"},
                 price=Decimal(price) if price is not None else None,
             )

@@ -108,7 +108,7 @@ def _time(value: Any) -> datetime | None:
         return None
     try:
         return parse_iso(str(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or outside what UTC conversion can hold
         return None
 
 
