@@ -19,7 +19,7 @@ from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
-from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_ADDED, PRODUCT_REMOVED, UNSUBSCRIBED
+from kaeri.vocabulary import CONSENT_CHANGED, ORDER_COMPLETED, PRODUCT_ADDED, PRODUCT_REMOVED, UNSUBSCRIBED
 
 # An event that happened longer ago than this (an import of past orders, a replayed backlog) still
 # updates the profile and ends journeys, but starts none: nobody should get an abandoned-cart or
@@ -142,23 +142,30 @@ def _enter_interested(
     return entries
 
 
-BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, PRODUCT_REMOVED})
+BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, CONSENT_CHANGED, PRODUCT_REMOVED})
 
 
 def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
     """The exit this event causes under these exit rules, if any."""
     if event.event == ORDER_COMPLETED and "order_completed" in exit.when:
         return "order_completed"
-    if event.event == UNSUBSCRIBED and "unsubscribed" in exit.when:
-        return "unsubscribed"
-    if _emptied(event, profile, exit):
+    if event.event in (UNSUBSCRIBED, CONSENT_CHANGED) and "unsubscribed" in exit.when:
+        # As the step check judges it: every channel with a recorded consent is revoked.
+        revoked = (
+            profile is not None
+            and profile.consent
+            and all(c.status == "revoked" for c in profile.consent.values())
+        )
+        if revoked or (profile is None and event.event == UNSUBSCRIBED):
+            return "unsubscribed"
+    if cart_emptied_exit(event, profile, exit):
         return "cart_emptied"
     if event.event in exit.events:
         return f"event:{event.event}"
     return None
 
 
-def _emptied(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+def cart_emptied_exit(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
     """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it."""
     emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
     return "cart_emptied" if "cart_emptied" in exit.when and emptied else None
@@ -198,7 +205,7 @@ def mark_exits(
         if event.timestamp > journey.trigger_at:
             reason = exits_of(event, profile, rules)
         else:  # an event from before the trigger (or the same millisecond) ends it only by the state
-            reason = _emptied(event, profile, rules)
+            reason = cart_emptied_exit(event, profile, rules)
         if reason and journeys.finish(journey, "exited", reason):
             ended += 1
     return ended

@@ -209,9 +209,14 @@ def _apply_order(state: ProfileState, event: StoredEvent) -> None:
     projection, at = _projection(state), _stamp(event)
     pr.cart_reset(projection, at)
     profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
+    if props.get("currency"):
+        pr.set_register(projection, "t:currency", at, str(props["currency"]))
+    pr.bought(projection, "bought", bought, at)
+    pr.bought(projection, "cats", [str(p["category"]) for p in products if p.get("category")], at)
     order_id = str(props.get("order_id") or props.get("checkout_id") or event.message_id)
     if order_id in state.order_ids:
-        return  # the same order delivered again (e.g. by Shopify and by the storefront)
+        _order_again(state, order_id, event)  # e.g. delivered by Shopify and by the storefront
+        return
     state.order_ids = (state.order_ids + [order_id])[-ORDER_IDS_MAX:]
     if order_id in state.cancelled_order_ids:
         # Stream records of different messages are not ordered: the cancel came first.
@@ -221,12 +226,26 @@ def _apply_order(state: ProfileState, event: StoredEvent) -> None:
     _keep_order_total(state, order_id, total, event.timestamp)
     profile.order_count += 1
     profile.total_spent += total
-    if props.get("currency"):
-        pr.set_register(projection, "t:currency", at, str(props["currency"]))
     profile.first_order_at = _earliest(profile.first_order_at, event.timestamp)
     profile.last_order_at = _latest(profile.last_order_at, event.timestamp)
-    pr.bought(projection, "bought", bought, at)
-    pr.bought(projection, "cats", [str(p["category"]) for p in products if p.get("category")], at)
+
+
+def _order_again(state: ProfileState, order_id: str, event: StoredEvent) -> None:
+    """An order counted already, delivered again: it still counts once, at the largest amount any
+    delivery reported and the earliest time (so which delivery came first does not matter)."""
+    entry = state.order_totals.get(order_id)
+    if entry is None or order_id in state.cancelled_order_ids:
+        return
+    counted, at = entry
+    profile = state.profile
+    total = _order_total(event.properties)
+    if total > counted:
+        profile.total_spent += total - counted
+    state.order_totals[order_id] = (max(total, counted), min(at, event.timestamp))
+    if event.timestamp < at:  # the order happened when it was first reported
+        profile.first_order_at = _earliest(profile.first_order_at, event.timestamp)
+        if profile.last_order_at == at:
+            profile.last_order_at = max(t for _, t in state.order_totals.values())
 
 
 def _products(props: dict[str, Any]) -> list[Any]:
