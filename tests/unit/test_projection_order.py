@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kaeri.events import StoredEvent
-from kaeri.journeys.triggers import already_exited, exits_of, superseded_add, cart_emptied_exit
+from kaeri.journeys.triggers import already_exited, cart_emptied_exit, exits_of, superseded_add
 from kaeri.profiles.model import Profile
 from kaeri.profiles.projection import stamp
 from kaeri.profiles.projector import ProfileProjector, apply_event

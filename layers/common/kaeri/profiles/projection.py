@@ -73,8 +73,29 @@ def line_data(product: dict[str, Any]) -> dict[str, Any]:
     """The display fields of a cart line as stored (price as text, so it round-trips exactly)."""
     data = {k: product.get(k) for k in LINE_FIELDS if product.get(k) is not None}
     if "price" in data:
-        data["price"] = str(data["price"])
+        price = _amount(data.pop("price"))
+        if price is not None:
+            data["price"] = str(price)
     return {k: v if isinstance(v, str) else str(v) for k, v in data.items()}
+
+
+def storable(amount: Decimal) -> bool:
+    """A finite number DynamoDB can hold (38 significant digits, exponent within its range)."""
+    return (
+        amount.is_finite()
+        and (amount == 0 or -128 < amount.adjusted() < 126)
+        and len(amount.as_tuple().digits) <= 38
+    )
+
+
+def _amount(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return amount if storable(amount) else None
 
 
 # Registers

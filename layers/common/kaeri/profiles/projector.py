@@ -50,6 +50,7 @@ ORDER_IDS_MAX = 500
 ORDER_TOTALS_MAX = 50
 CANCELLED_MAX = 100  # cancelled order ids remembered: a cancel delivered again takes nothing more
 SAVE_ATTEMPTS = 8
+EARLIEST_TIME, LATEST_TIME = 1900, 9998  # years a time in traits or properties may have; else ignored
 NO_PROFILE_SOURCES = frozenset({"catalog"})  # events about products, not customers
 WISHLIST_REMOVED = "Product Removed from Wishlist"
 IDENTITY_TRAITS = ("email", "phone", "line_user_id", "first_name", "last_name", "locale", "timezone")
@@ -74,7 +75,7 @@ def _decimal(value: Any) -> Decimal | None:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() else None
+    return amount if pr.storable(amount) else None
 
 
 def _int(value: Any, default: int = 1) -> int:
@@ -107,9 +108,10 @@ def _time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_iso(str(value))
+        at = parse_iso(str(value))
     except (ValueError, OverflowError):  # not a time, or outside what UTC conversion can hold
         return None
+    return at if EARLIEST_TIME <= at.year <= LATEST_TIME else None  # year 0001 is no consent time
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -141,12 +143,9 @@ def _apply_traits(state: ProfileState, traits: dict[str, Any], event: StoredEven
     for name in (*IDENTITY_TRAITS, "birthday", "points_balance", "points_expire_on"):
         if name in traits:
             value = traits[name]
-            pr.set_register(
-                projection,
-                f"t:{name}",
-                at,
-                value if value is None or isinstance(value, str | int) else str(value),
-            )
+            if value is not None and not (name == "points_balance" and isinstance(value, int)):
+                value = str(value)  # the profile's fields are text; a number sent as email is kept as text
+            pr.set_register(projection, f"t:{name}", at, value)
     if "created_at" in traits:
         profile = state.profile
         profile.signed_up_at = _earliest(profile.signed_up_at, _time(traits["created_at"]))
