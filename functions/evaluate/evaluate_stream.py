@@ -1,7 +1,9 @@
 """DynamoDB stream consumer of the events table: update the profile, then run event triggers and exits.
 
 Partial batch failures: a failing record is retried (and bisected) without replaying the others;
-replays are harmless because the projector applies each message id once.
+replays are harmless because the projector applies each message id once. An event that cannot be
+projected at all is quarantined with its reason (kaeri.profiles.quarantine) and counted in the
+EventsQuarantined metric, so it is neither retried for ever nor lost.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from kaeri.aws import AwsClients
-from kaeri.profiles.projector import project_and_trigger
+from kaeri.profiles.projector import ProfileProjector, project_and_trigger
+from kaeri.profiles.quarantine import Quarantine
 
 logger = Logger()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
@@ -27,9 +31,16 @@ def _clients() -> AwsClients:
 def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name is None or record.event_name.name != "INSERT":
         return  # events are written once and never updated; TTL deletions need no projection
-    project_and_trigger(_clients(), record.dynamodb.new_image)
+    clients = _clients()
+    project_and_trigger(
+        clients,
+        record.dynamodb.new_image,
+        projector=ProfileProjector(clients, metrics=metrics),
+        quarantine=Quarantine(clients, metrics=metrics),
+    )
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(

@@ -87,6 +87,19 @@ class Monitoring(Construct):
         errors = {fn.spec.name: fn.function.metric_errors(period=_FIVE_MINUTES) for fn in functions}
         for name, metric in errors.items():
             alarm(f"{_camel(name)}Errors", metric, 5, f"{name} failed 5 or more times in 5 minutes")
+        quarantined = cw.Metric(
+            namespace=c.METRICS_NAMESPACE,
+            metric_name="EventsQuarantined",
+            dimensions_map={"service": c.SERVICE_NAME},
+            statistic="Sum",
+            period=_FIVE_MINUTES,
+        )
+        alarm(
+            "EventsQuarantined",
+            quarantined,
+            1,
+            "Accepted events could not be projected: see `kaeri events failed`, fix, `kaeri events replay`",
+        )
         failed = state_machine.metric_failed(period=_FIVE_MINUTES) if state_machine else None
         if failed is not None:
             alarm("JourneysFailed", failed, 1, "A journey execution failed")

@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 from kaeri.events import StoredEvent
-from kaeri.profiles.repository import ProfileRepository
+from kaeri.profiles.projector import ProfileProjector
+from kaeri.profiles.quarantine import Quarantine
+from kaeri.profiles.repository import ConcurrentUpdate, ProfileRepository
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 CONTEXT = SimpleNamespace(
@@ -86,15 +88,35 @@ def test_a_retried_batch_counts_the_order_once(stream, aws):
     assert ProfileRepository(aws).get("shop-a", "u1").order_count == 1
 
 
-def test_a_failing_record_is_reported_alone(stream, aws):
+def test_an_event_that_cannot_be_projected_is_quarantined_with_its_reason(stream, aws):
     good = record(event("Product Viewed", 0, "m1", product_id="p1"), 1)
     bad = record(event("Product Viewed", 0, "m2", product_id="p2"), 2)
     del bad["dynamodb"]["NewImage"]["ts"]
 
     response = stream.handle([good, bad])
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": bad["dynamodb"]["SequenceNumber"]}]}
+    assert response == {"batchItemFailures": []}  # not retried for ever: kept aside, not lost
     assert [p.product_id for p in ProfileRepository(aws).get("shop-a", "u1").recently_viewed] == ["p1"]
+    failed = Quarantine(aws).summary("shop-a")
+    assert [(f["message_id"], f["failures"]) for f in failed] == [("m2", 1)]
+    assert failed[0]["reason"].startswith("KeyError") and "ts" in failed[0]["reason"]
+
+
+def test_a_retryable_failure_is_reported_alone_for_a_retry(stream, aws, monkeypatch):
+    good = record(event("Product Viewed", 0, "m1", product_id="p1"), 1)
+    busy = record(event("Product Viewed", 0, "m2", product_id="p2"), 2)
+    apply = ProfileProjector.apply
+
+    def apply_or_lose(self, e):
+        if e.message_id == "m2":
+            raise ConcurrentUpdate("u1")
+        return apply(self, e)
+
+    monkeypatch.setattr(ProfileProjector, "apply", apply_or_lose)
+    response = stream.handle([good, busy])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": busy["dynamodb"]["SequenceNumber"]}]}
+    assert Quarantine(aws).summary("shop-a") == []
 
 
 def test_remove_records_are_ignored(stream, aws):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kaeri.cli import data, delivery, evaluation, local, measure, scenarios, shops
+from kaeri.cli import data, delivery, evaluation, local, measure, quarantine, scenarios, shops
 
 app = typer.Typer(
     name="kaeri",
@@ -21,6 +21,7 @@ def _root() -> None:
 
 local.register(app)  # kaeri local, kaeri clock ...
 data.register(app)  # kaeri profiles ..., kaeri events ...
+quarantine.register(app)  # kaeri events failed, kaeri events replay
 scenarios.register(app)  # kaeri scenarios ...
 delivery.register(app)  # kaeri templates ..., kaeri outbox ...
 evaluation.register(app)  # kaeri eval ...

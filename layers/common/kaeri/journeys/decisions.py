@@ -40,7 +40,7 @@ def exit_reason(
             return "order_completed"
         if "cart_emptied" in exit.when and not profile.cart:
             return "cart_emptied"
-        if "unsubscribed" in exit.when and _unsubscribed_since(profile, journey.trigger_at):
+        if "unsubscribed" in exit.when and unsubscribed_since(profile, journey.trigger_at):
             return "unsubscribed"
     for name in exit.events:
         if name in events_since_entry:
@@ -48,7 +48,7 @@ def exit_reason(
     return None
 
 
-def _unsubscribed_since(profile: Profile, since: datetime) -> bool:
+def unsubscribed_since(profile: Profile, since: datetime) -> bool:
     """Every channel with a recorded consent is revoked, at least one of them after entry."""
     if not profile.consent:
         return False

@@ -10,6 +10,7 @@ from datetime import timedelta
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.events import StoredEvent
+from kaeri.journeys.decisions import unsubscribed_since
 from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
 from kaeri.journeys.profiles import load_profiles
@@ -18,7 +19,7 @@ from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
-from kaeri.vocabulary import ORDER_COMPLETED, PRODUCT_REMOVED, UNSUBSCRIBED
+from kaeri.vocabulary import CONSENT_CHANGED, ORDER_COMPLETED, PRODUCT_ADDED, PRODUCT_REMOVED, UNSUBSCRIBED
 
 # An event that happened longer ago than this (an import of past orders, a replayed backlog) still
 # updates the profile and ends journeys, but starts none: nobody should get an abandoned-cart or
@@ -50,18 +51,46 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
     if customer_id:
         mark_exits(event, profile, customer_id, scenarios, journeys, store)
     now = clock.now()
-    if now - event.timestamp > MAX_TRIGGER_AGE:
+    if now - event.timestamp > MAX_TRIGGER_AGE or superseded_add(event, profile):
         return []
     entries: list[Entry] = []
     for stored in scenarios:
         trigger = stored.scenario.trigger.event
         if trigger is None or not event_matches(trigger, event.event, event.properties):
             continue
+        if already_exited(event, profile, stored.scenario.exit):
+            continue
         if trigger.audience_from == "product_interest":
             entries.extend(_enter_interested(clients, stored, event, journeys, now, trigger.interest_days))
         elif customer_id and profile is not None and not customer_id.startswith("anon:"):
             entries.append(_enter(clients, stored, event, customer_id, profile, journeys, now))
     return entries
+
+
+def superseded_add(event: StoredEvent, profile: Profile | None) -> bool:
+    """A Product Added whose product is no longer in the cart: ordered or removed after it (events
+    arrive in any order), so it starts no journey."""
+    if event.event != PRODUCT_ADDED or profile is None:
+        return False
+    product_id = event.properties.get("product_id") or event.properties.get("sku")
+    if not product_id:
+        return False
+    line = profile.cart.get(str(product_id))
+    if line is None:
+        return True
+    return line.first_added_at is not None and event.timestamp < line.first_added_at
+
+
+def already_exited(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+    """The exit a journey this event would start has already met (a later order or unsubscription
+    projected before the trigger arrived): such a journey is not started."""
+    if profile is None:
+        return None
+    if "order_completed" in exit.when and profile.last_order_at and profile.last_order_at > event.timestamp:
+        return "order_completed"
+    if "unsubscribed" in exit.when and unsubscribed_since(profile, event.timestamp):
+        return "unsubscribed"
+    return None
 
 
 def _enter(
@@ -113,21 +142,33 @@ def _enter_interested(
     return entries
 
 
-BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, PRODUCT_REMOVED})
+BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, CONSENT_CHANGED, PRODUCT_REMOVED})
 
 
 def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
     """The exit this event causes under these exit rules, if any."""
     if event.event == ORDER_COMPLETED and "order_completed" in exit.when:
         return "order_completed"
-    if event.event == UNSUBSCRIBED and "unsubscribed" in exit.when:
-        return "unsubscribed"
-    emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
-    if "cart_emptied" in exit.when and emptied:
+    if event.event in (UNSUBSCRIBED, CONSENT_CHANGED) and "unsubscribed" in exit.when:
+        # As the step check judges it: every channel with a recorded consent is revoked.
+        revoked = (
+            profile is not None
+            and profile.consent
+            and all(c.status == "revoked" for c in profile.consent.values())
+        )
+        if revoked or (profile is None and event.event == UNSUBSCRIBED):
+            return "unsubscribed"
+    if cart_emptied_exit(event, profile, exit):
         return "cart_emptied"
     if event.event in exit.events:
         return f"event:{event.event}"
     return None
+
+
+def cart_emptied_exit(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+    """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it."""
+    emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
+    return "cart_emptied" if "cart_emptied" in exit.when and emptied else None
 
 
 def mark_exits(
@@ -155,13 +196,16 @@ def mark_exits(
         stored = by_id.get(journey.scenario_id)
         if stored is None or journey.status != "running":
             continue
-        if journey.trigger_message_id == event.message_id or event.timestamp <= journey.trigger_at:
+        if journey.trigger_message_id == event.message_id:
             continue  # the event that started the journey does not end it
         if journey.scenario_version == stored.version:
             rules = stored.scenario.exit
         else:
             rules = store.version(event.shop_id, journey.scenario_id, journey.scenario_version).exit
-        reason = exits_of(event, profile, rules)
+        if event.timestamp > journey.trigger_at:
+            reason = exits_of(event, profile, rules)
+        else:  # an event from before the trigger (or the same millisecond) ends it only by the state
+            reason = cart_emptied_exit(event, profile, rules)
         if reason and journeys.finish(journey, "exited", reason):
             ended += 1
     return ended

@@ -3,7 +3,9 @@
 Reads each shard in order, hands the function real-shaped batches (up to 100 records), honours
 `batchItemFailures` by retrying from the first failed record, bisects a batch whose invocation
 raises, and after `max_attempts` sets the record aside in `on_failure` (the deployed stack's
-on-failure queue) so the shard keeps moving.
+on-failure queue) so the shard keeps moving. A record set aside is never silent: it is logged and,
+for an INSERT, quarantined with its error (kaeri.profiles.quarantine), so `kaeri events failed` lists
+it and `kaeri events replay` applies it again.
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
         if name in ddb:
             ddb[name] = _image(ddb[name])
     return _envelope(record, ddb, stream_arn, region)
+
+
+class _SetAside(Exception):
+    """The error a stream record was set aside with, as the quarantine's reason."""
 
 
 @dataclass
@@ -253,7 +259,25 @@ class StreamPoller:
                 error,
             )
             self.on_failure.append(FailedRecord(failed, error, shard.attempts))
+            self._quarantine(failed, error)
             shard.position += 1
             shard.attempts = 0
             shard.batch_size = self.batch_size
         return 1
+
+    def _quarantine(self, record: dict[str, Any], error: str) -> None:
+        image = (record.get("dynamodb") or {}).get("NewImage")
+        if record.get("eventName") != "INSERT" or not image:
+            return
+        from boto3.dynamodb.types import TypeDeserializer
+
+        from kaeri.profiles.quarantine import Quarantine
+
+        try:
+            deserializer = TypeDeserializer()
+            item = {k: deserializer.deserialize(v) for k, v in image.items()}
+            Quarantine(self.clients).put(item, _SetAside(f"set aside by the stream after retries: {error}"))
+        except Exception:
+            log.exception(
+                "%s: could not quarantine stream record %s", self.function.name, record.get("eventID")
+            )

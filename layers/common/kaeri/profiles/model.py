@@ -29,7 +29,10 @@ class CartLine(BaseModel):
     category: str | None = None
     url: str | None = None
     image_url: str | None = None
-    added_at: datetime | None = None
+    added_at: datetime | None = None  # the latest add
+    # The earliest add still counted (after the last removal or order): an add before it is not in
+    # the cart any more, whichever order the events arrived in.
+    first_added_at: datetime | None = None
 
 
 class ViewedProduct(BaseModel):

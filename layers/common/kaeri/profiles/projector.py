@@ -15,6 +15,7 @@ or older than that) subtracts nothing and is logged. Order Refunded with `total`
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,13 +26,13 @@ from kaeri import vocabulary as v
 from kaeri.aws import AwsClients
 from kaeri.clock import parse_iso
 from kaeri.events import StoredEvent
-from kaeri.profiles.model import CartLine, Consent, Profile, ViewedProduct
+from kaeri.profiles import projection as pr
+from kaeri.profiles.model import Consent, Profile, ViewedProduct
 from kaeri.profiles.repository import (
     ANON_PREFIX,
     ConcurrentUpdate,
     ProfileRepository,
     ProfileState,
-    alias_item,
     anonymous_customer,
     consent_item,
 )
@@ -49,6 +50,7 @@ ORDER_IDS_MAX = 500
 ORDER_TOTALS_MAX = 50
 CANCELLED_MAX = 100  # cancelled order ids remembered: a cancel delivered again takes nothing more
 SAVE_ATTEMPTS = 8
+EARLIEST_TIME, LATEST_TIME = 1900, 9998  # years a time in traits or properties may have; else ignored
 NO_PROFILE_SOURCES = frozenset({"catalog"})  # events about products, not customers
 WISHLIST_REMOVED = "Product Removed from Wishlist"
 IDENTITY_TRAITS = ("email", "phone", "line_user_id", "first_name", "last_name", "locale", "timezone")
@@ -66,18 +68,22 @@ class Outcome:
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A finite amount, or None (NaN, Infinity, text that is no number)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return amount if pr.storable(amount) else None
 
 
 def _int(value: Any, default: int = 1) -> int:
+    if isinstance(value, bool):
+        return default
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
@@ -90,13 +96,22 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def as_date(value: Any) -> date | None:
+    return _date(value)
+
+
+def as_points(value: Any) -> int:
+    return max(_int(value, 0), 0)
+
+
 def _time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_iso(str(value))
-    except ValueError:
+        at = parse_iso(str(value))
+    except (ValueError, OverflowError):  # not a time, or outside what UTC conversion can hold
         return None
+    return at if EARLIEST_TIME <= at.year <= LATEST_TIME else None  # year 0001 is no consent time
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -115,88 +130,92 @@ def _add_unique(items: list[str], new: list[str], limit: int) -> list[str]:
     return merged[-limit:]
 
 
-def _set_consent(profile: Profile, channel: str, consent: Consent, outcome: Outcome) -> None:
-    current = profile.consent.get(channel)
-    if current is not None and current.at and consent.at and consent.at < current.at:
-        outcome.consent_changes.append((channel, consent))  # history keeps it; the newer one stands
-        return
-    if current != consent:
-        profile.consent[channel] = consent
-        outcome.consent_changes.append((channel, consent))
+def _record_consent(state: ProfileState, channel: str, consent: Consent, at: str, outcome: Outcome) -> None:
+    """Every consent record goes to the history; the one with the latest time (then stamp) stands."""
+    outcome.consent_changes.append((channel, consent))
+    pr.set_register(
+        _projection(state), f"consent:{channel}", pr.consent_stamp(consent, at), pr.consent_value(consent)
+    )
 
 
-def _apply_traits(profile: Profile, traits: dict[str, Any], event: StoredEvent, outcome: Outcome) -> None:
-    for name in IDENTITY_TRAITS:
+def _apply_traits(state: ProfileState, traits: dict[str, Any], event: StoredEvent, outcome: Outcome) -> None:
+    projection, at = _projection(state), _stamp(event)
+    for name in (*IDENTITY_TRAITS, "birthday", "points_balance", "points_expire_on"):
         if name in traits:
-            setattr(profile, name, traits[name])
-    if "birthday" in traits:
-        profile.birthday = _date(traits["birthday"])
-    if "points_balance" in traits:
-        profile.points_balance = max(_int(traits["points_balance"], 0), 0)
-    if "points_expire_on" in traits:
-        profile.points_expire_on = _date(traits["points_expire_on"])
+            value = traits[name]
+            if value is not None and not (name == "points_balance" and isinstance(value, int)):
+                value = str(value)  # the profile's fields are text; a number sent as email is kept as text
+            pr.set_register(projection, f"t:{name}", at, value)
     if "created_at" in traits:
+        profile = state.profile
         profile.signed_up_at = _earliest(profile.signed_up_at, _time(traits["created_at"]))
-    for channel, record in (traits.get("consent") or {}).items():
+    consents = traits.get("consent")
+    for channel, record in (consents if isinstance(consents, dict) else {}).items():
         if isinstance(record, str):
             record = {"status": record}
-        consent = Consent(
-            status=record.get("status", "unknown"),
-            at=_time(record.get("at")) or event.timestamp,
-            source=record.get("source") or f"{event.source} {event.type}",
-            wording_version=record.get("wording_version"),
-        )
-        _set_consent(profile, channel, consent, outcome)
-    for name, value in traits.items():
-        if name in PROFILE_TRAITS:
+        if not isinstance(record, dict) or record.get("status") not in ("granted", "revoked", "unknown"):
+            log.info(
+                "consent for %r in %s is not a known status: ignored", str(channel)[:20], event.message_id
+            )
             continue
-        if value is None:
-            profile.traits.pop(name, None)
-        else:
-            profile.traits[name] = value
+        consent = Consent(
+            status=record["status"],
+            at=_time(record.get("at")) or event.timestamp,
+            source=str(record.get("source") or f"{event.source} {event.type}"),
+            wording_version=record.get("wording_version") and str(record["wording_version"]),
+        )
+        _record_consent(state, str(channel), consent, at, outcome)
+    for name, value in traits.items():
+        if name not in PROFILE_TRAITS:
+            pr.set_register(projection, f"x:{name}", at, value)
 
 
-def _line(product: dict[str, Any], at: datetime) -> CartLine | None:
-    product_id = product.get("product_id") or product.get("sku")
-    if not product_id:
-        return None
-    return CartLine(
-        product_id=str(product_id),
-        name=product.get("name"),
-        price=_decimal(product.get("price")),
-        quantity=max(_int(product.get("quantity"), 1), 1),
-        category=product.get("category"),
-        url=product.get("url"),
-        image_url=product.get("image_url"),
-        added_at=at,
-    )
+def _stamp(event: StoredEvent) -> str:
+    return pr.stamp(event.timestamp, event.message_id, event.event)
+
+
+def _projection(state: ProfileState) -> dict[str, Any]:
+    if state.projection is None:
+        state.projection = pr.seeded(state.profile)
+    return state.projection
+
+
+def _quantity(value: Any) -> int:
+    return max(_int(value, 1), 1)
 
 
 def _order_total(properties: dict[str, Any]) -> Decimal:
     for key in ("total", "revenue", "value"):
         amount = _decimal(properties.get(key))
         if amount is not None:
-            return amount
+            return max(amount, Decimal("0"))  # a negative total never lowers total_spent
     total = Decimal("0")
-    for product in properties.get("products") or []:
-        total += (_decimal(product.get("price")) or Decimal("0")) * _int(product.get("quantity"), 1)
+    products = properties.get("products")
+    for product in products if isinstance(products, list) else []:
+        if isinstance(product, dict):
+            line = (_decimal(product.get("price")) or Decimal("0")) * _quantity(product.get("quantity"))
+            total += max(line, Decimal("0"))
     return total
 
 
 def _apply_order(state: ProfileState, event: StoredEvent) -> None:
     profile, props = state.profile, event.properties
-    products = [p for p in props.get("products") or [] if isinstance(p, dict)]
+    products = [p for p in _products(props) if isinstance(p, dict)]
     bought = [
         str(p.get("product_id") or p.get("sku")) for p in products if p.get("product_id") or p.get("sku")
     ]
-    # Whatever this order bought, and every line added before it, is no longer in the cart.
-    for product_id, line in list(profile.cart.items()):
-        if product_id in bought or line.added_at is None or line.added_at <= event.timestamp:
-            del profile.cart[product_id]
+    # Every line added before the order is no longer in the cart, whichever arrives first.
+    projection, at = _projection(state), _stamp(event)
+    pr.cart_reset(projection, at)
     profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
+    if props.get("currency"):
+        pr.set_register(projection, "t:currency", at, str(props["currency"]))
+    pr.bought(projection, "bought", bought, at)
+    pr.bought(projection, "cats", [str(p["category"]) for p in products if p.get("category")], at)
     order_id = str(props.get("order_id") or props.get("checkout_id") or event.message_id)
     if order_id in state.order_ids:
-        return  # the same order delivered again (e.g. by Shopify and by the storefront)
+        _order_again(state, order_id, event)  # e.g. delivered by Shopify and by the storefront
+        return
     state.order_ids = (state.order_ids + [order_id])[-ORDER_IDS_MAX:]
     if order_id in state.cancelled_order_ids:
         # Stream records of different messages are not ordered: the cancel came first.
@@ -206,12 +225,31 @@ def _apply_order(state: ProfileState, event: StoredEvent) -> None:
     _keep_order_total(state, order_id, total, event.timestamp)
     profile.order_count += 1
     profile.total_spent += total
-    profile.currency = props.get("currency") or profile.currency
     profile.first_order_at = _earliest(profile.first_order_at, event.timestamp)
     profile.last_order_at = _latest(profile.last_order_at, event.timestamp)
-    profile.products_bought = _add_unique(profile.products_bought, bought, BOUGHT_MAX)
-    categories = [str(p["category"]) for p in products if p.get("category")]
-    profile.categories_bought = _add_unique(profile.categories_bought, categories, BOUGHT_MAX)
+
+
+def _order_again(state: ProfileState, order_id: str, event: StoredEvent) -> None:
+    """An order counted already, delivered again: it still counts once, at the largest amount any
+    delivery reported and the earliest time (so which delivery came first does not matter)."""
+    entry = state.order_totals.get(order_id)
+    if entry is None or order_id in state.cancelled_order_ids:
+        return
+    counted, at = entry
+    profile = state.profile
+    total = _order_total(event.properties)
+    if total > counted:
+        profile.total_spent += total - counted
+    state.order_totals[order_id] = (max(total, counted), min(at, event.timestamp))
+    if event.timestamp < at:  # the order happened when it was first reported
+        profile.first_order_at = _earliest(profile.first_order_at, event.timestamp)
+        if profile.last_order_at == at:
+            profile.last_order_at = max(t for _, t in state.order_totals.values())
+
+
+def _products(props: dict[str, Any]) -> list[Any]:
+    products = props.get("products")
+    return products if isinstance(products, list) else []
 
 
 def _keep_order_total(state: ProfileState, order_id: str, total: Decimal, at: datetime) -> None:
@@ -225,7 +263,7 @@ def _refund_amount(props: dict[str, Any]) -> Decimal | None:
     for key in ("total", "revenue"):
         if props.get(key) is not None:
             return abs(_decimal(props[key]) or Decimal("0"))
-    if props.get("products"):
+    if _products(props):
         return abs(_order_total({"products": props["products"]}))
     return None
 
@@ -286,57 +324,50 @@ def _apply_cancel_or_refund(state: ProfileState, event: StoredEvent) -> None:
 def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> None:
     profile, props, name = state.profile, event.properties, event.event
     product_id = str(props.get("product_id") or props.get("sku") or "") or None
+    projection, at = _projection(state), _stamp(event)
     if name == v.PRODUCT_VIEWED and product_id:
         viewed = ViewedProduct(
             product_id=product_id,
-            name=props.get("name"),
-            category=props.get("category"),
+            name=_text(props.get("name")),
+            category=_text(props.get("category")),
             price=_decimal(props.get("price")),
-            url=props.get("url"),
-            image_url=props.get("image_url"),
+            url=_text(props.get("url")),
+            image_url=_text(props.get("image_url")),
             at=event.timestamp,
         )
         others = [p for p in profile.recently_viewed if p.product_id != product_id]
         previous = next((p for p in profile.recently_viewed if p.product_id == product_id), None)
-        keep = viewed if previous is None or previous.at <= viewed.at else previous
-        profile.recently_viewed = sorted([keep, *others], key=lambda p: p.at, reverse=True)[
+        keep = viewed if previous is None or _view_key(previous) <= _view_key(viewed) else previous
+        profile.recently_viewed = sorted([keep, *others], key=lambda p: (p.at, p.product_id), reverse=True)[
             :RECENTLY_VIEWED_MAX
         ]
     elif name == v.PRODUCT_ADDED and product_id:
-        line = _line({**props, "product_id": product_id}, event.timestamp)
-        existing = profile.cart.get(product_id)
-        if existing and line:
-            line.quantity += existing.quantity
-        if line:
-            profile.cart[product_id] = line
+        pr.cart_add(projection, product_id, at, _quantity(props.get("quantity")), pr.line_data(props))
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
     elif name == v.PRODUCT_REMOVED and product_id:
-        existing = profile.cart.get(product_id)
-        quantity = _int(props.get("quantity"), 0)
-        if existing and 0 < quantity < existing.quantity:
-            existing.quantity -= quantity
-        else:
-            profile.cart.pop(product_id, None)
+        pr.cart_remove(projection, product_id, at, max(_int(props.get("quantity"), 0), 0))
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
-    elif name == v.CHECKOUT_STARTED and props.get("products"):
-        lines = [_line(p, event.timestamp) for p in props["products"] if isinstance(p, dict)]
-        profile.cart = {line.product_id: line for line in lines if line}
+    elif name == v.CHECKOUT_STARTED and _products(props):
+        pr.cart_reset(projection, at)  # the checkout's lines replace the cart
+        for i, product in enumerate(_products(props)):
+            if isinstance(product, dict) and (product.get("product_id") or product.get("sku")):
+                line_id = str(product.get("product_id") or product.get("sku"))
+                data = pr.line_data(product)
+                pr.cart_add(projection, line_id, f"{at}|{i:04d}", _quantity(product.get("quantity")), data)
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
     elif name == v.ORDER_COMPLETED:
         _apply_order(state, event)
     elif name in (v.ORDER_CANCELLED, v.ORDER_REFUNDED):
         _apply_cancel_or_refund(state, event)
     elif name == v.WISHLIST_ADDED and product_id:
-        profile.wishlist = _add_unique(
-            [p for p in profile.wishlist if p != product_id], [product_id], WISHLIST_MAX
-        )
+        pr.wish(projection, product_id, at, True)
     elif name == WISHLIST_REMOVED and product_id:
-        profile.wishlist = [p for p in profile.wishlist if p != product_id]
+        pr.wish(projection, product_id, at, False)
     elif name == v.SIGNED_UP:
         profile.signed_up_at = _earliest(profile.signed_up_at, event.timestamp)
     elif name == v.POINTS_UPDATED:
         _apply_traits(
-            profile,
+            state,
             {k: props[k] for k in ("points_balance", "points_expire_on") if k in props},
             event,
             outcome,
@@ -348,109 +379,144 @@ def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> N
             record = {"status": status, "at": props.get("at"), "source": props.get("source") or name}
             if props.get("wording_version"):
                 record["wording_version"] = props["wording_version"]
-            _apply_traits(profile, {"consent": {channel: record}}, event, outcome)
+            _apply_traits(state, {"consent": {channel: record}}, event, outcome)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _view_key(viewed: ViewedProduct) -> tuple[datetime, str]:
+    return viewed.at, viewed.model_dump_json()
 
 
 def apply_event(state: ProfileState, event: StoredEvent) -> Outcome:
     """Apply one event to a profile in place (pure: no I/O). Replays are the caller's concern."""
     before = state.profile.model_copy(deep=True)
     orders_before = (list(state.order_ids), dict(state.order_totals), list(state.cancelled_order_ids))
+    projection_before = copy.deepcopy(state.projection)
     outcome = Outcome()
     if event.type in ("identify", "group") and event.traits:
-        _apply_traits(state.profile, event.traits, event, outcome)
+        _apply_traits(state, event.traits, event, outcome)
     elif event.type == "track" and event.event:
         _apply_track(state, event, outcome)
     profile = state.profile
-    if profile.points_balance <= 0:
-        profile.points_expire_on = None  # an expiry date only means something while points are held
+    if state.projection is not None:
+        pr.derive(profile, state.projection)
+    elif profile.points_balance <= 0:
+        profile.points_expire_on = None
     orders_after = (state.order_ids, state.order_totals, state.cancelled_order_ids)
-    outcome.changed = profile != before or orders_after != orders_before
+    outcome.changed = (
+        profile != before
+        or orders_after != orders_before
+        or state.projection != projection_before
+        or bool(outcome.consent_changes)
+    )
     if outcome.changed:
         profile.updated_at = _latest(profile.updated_at, event.timestamp)
     return outcome
 
 
 def merge_anonymous(state: ProfileState, anonymous: ProfileState, anonymous_id: str) -> None:
-    """Fold an anonymous visitor's profile into the customer's (the cart built before login stays)."""
+    """Fold an anonymous visitor's profile into the customer's (the cart built before login stays).
+
+    The stream-kept fields merge as a union of their registers (kaeri.profiles.projection), so the
+    result does not depend on which was projected first, and merging twice adds nothing. Orders count
+    once per order id.
+    """
     user, anon = state.profile, anonymous.profile
     user.anonymous_ids = _add_unique(user.anonymous_ids, [anonymous_id, *anon.anonymous_ids], 50)
-    for product_id, line in anon.cart.items():
-        mine = user.cart.get(product_id)
-        if mine is None or (mine.added_at and line.added_at and line.added_at > mine.added_at):
-            user.cart[product_id] = line
+    pr.merge(_projection(state), _projection(anonymous))
     user.cart_updated_at = _latest(user.cart_updated_at, anon.cart_updated_at)
-    viewed = {
-        p.product_id: p for p in sorted(anon.recently_viewed + user.recently_viewed, key=lambda p: p.at)
-    }
-    user.recently_viewed = sorted(viewed.values(), key=lambda p: p.at, reverse=True)[:RECENTLY_VIEWED_MAX]
-    user.wishlist = _add_unique(user.wishlist, anon.wishlist, WISHLIST_MAX)
-    for name in (*IDENTITY_TRAITS, "birthday"):
-        if getattr(user, name) is None and getattr(anon, name) is not None:
-            setattr(user, name, getattr(anon, name))
-    for name, value in anon.traits.items():
-        user.traits.setdefault(name, value)
-    for channel, consent in anon.consent.items():
-        mine = user.consent.get(channel)
-        if mine is None or (consent.at and (mine.at is None or consent.at > mine.at)):
-            user.consent[channel] = consent
+    viewed: dict[str, ViewedProduct] = {}
+    for p in anon.recently_viewed + user.recently_viewed:
+        if p.product_id not in viewed or _view_key(viewed[p.product_id]) <= _view_key(p):
+            viewed[p.product_id] = p
+    user.recently_viewed = sorted(viewed.values(), key=lambda p: (p.at, p.product_id), reverse=True)[
+        :RECENTLY_VIEWED_MAX
+    ]
     new_orders = [o for o in anonymous.order_ids if o not in state.order_ids]
-    if new_orders and anon.order_count:
-        user.order_count += anon.order_count
-        user.total_spent += anon.total_spent
-        user.currency = user.currency or anon.currency
-        user.first_order_at = _earliest(user.first_order_at, anon.first_order_at)
-        user.last_order_at = _latest(user.last_order_at, anon.last_order_at)
-        user.products_bought = _add_unique(user.products_bought, anon.products_bought, BOUGHT_MAX)
-        user.categories_bought = _add_unique(user.categories_bought, anon.categories_bought, BOUGHT_MAX)
-        state.order_ids = (state.order_ids + new_orders)[-ORDER_IDS_MAX:]
+    per_order = all(o in anonymous.order_totals or o in anonymous.cancelled_order_ids for o in new_orders)
+    if new_orders and anon.order_count and (per_order or len(new_orders) == len(anonymous.order_ids)):
+        if per_order:
+            counted = [
+                o for o in new_orders if o in anonymous.order_totals and o not in state.cancelled_order_ids
+            ]
+            count = len(counted)
+            spent = sum((anonymous.order_totals[o][0] for o in counted), Decimal("0"))
+            times = [anonymous.order_totals[o][1] for o in counted]
+        else:  # more orders than the kept totals, none of them counted here yet: take the sums
+            count, spent = anon.order_count, anon.total_spent
+            times = [t for t in (anon.first_order_at, anon.last_order_at) if t]
+        user.order_count += count
+        user.total_spent += spent
+        for t in times:
+            user.first_order_at = _earliest(user.first_order_at, t)
+            user.last_order_at = _latest(user.last_order_at, t)
         for order_id in new_orders:
             if order_id in anonymous.order_totals:
                 _keep_order_total(state, order_id, *anonymous.order_totals[order_id])
+    state.order_ids = (state.order_ids + new_orders)[-ORDER_IDS_MAX:]
     state.cancelled_order_ids = _add_unique(
         state.cancelled_order_ids, anonymous.cancelled_order_ids, CANCELLED_MAX
     )
     user.signed_up_at = _earliest(user.signed_up_at, anon.signed_up_at)
     state.applied = _add_unique(state.applied, anonymous.applied, APPLIED_MAX)
-
-
-def _anonymous_to_merge(event: StoredEvent) -> str | None:
-    if not event.user_id:
-        return None
-    if event.type == "alias":
-        return event.previous_id
-    return event.anonymous_id
+    pr.derive(user, _projection(state))
 
 
 class ProfileProjector:
-    def __init__(self, clients: AwsClients, repository: ProfileRepository | None = None) -> None:
+    def __init__(
+        self, clients: AwsClients, repository: ProfileRepository | None = None, metrics: Any = None
+    ) -> None:
         self.repository = repository or ProfileRepository(clients)
+        self.metrics = metrics  # a Powertools Metrics (or None): identity conflicts are counted
+
+    def _claim(self, event: StoredEvent, anonymous_id: str, customer_id: str) -> bool:
+        """Merge protection: the anonymous id is this customer's, or is now; False if another's."""
+        owner = self.repository.claim_alias(event.shop_id, anonymous_id, customer_id, event.timestamp)
+        if owner == customer_id:
+            return True
+        self.repository.put_conflict(event.shop_id, anonymous_id, customer_id, owner, event)
+        log.warning(
+            "identity conflict: %s claims an anonymous id merged into another customer; not re-pointed",
+            event.message_id,
+            extra={"shop_id": event.shop_id, "message_id": event.message_id, "type": event.type},
+        )
+        if self.metrics is not None:
+            from aws_lambda_powertools.metrics import MetricUnit
+
+            self.metrics.add_metric(name="IdentityConflicts", unit=MetricUnit.Count, value=1)
+        return False
 
     def apply(self, event: StoredEvent) -> Profile | None:
         """Update the profile the event belongs to; returns it (None for events about no customer)."""
         if event.source in NO_PROFILE_SOURCES:
             return None
         repo = self.repository
-        prefetched: ProfileState | None = None
-        if event.user_id:
-            customer_id = event.user_id
-        else:
-            customer_id, prefetched = repo.resolve_and_load(
-                event.shop_id, anonymous_customer(event.anonymous_id or "")
-            )
         merge_id = _anonymous_to_merge(event)
         if merge_id and merge_id.startswith(ANON_PREFIX):
             merge_id = merge_id[len(ANON_PREFIX) :]
+        claimed: bool | None = None
         for _ in range(SAVE_ATTEMPTS):
+            prefetched: ProfileState | None = None
+            if event.user_id:
+                customer_id = event.user_id
+            else:  # resolved on every attempt: a merge may have moved this visitor meanwhile
+                customer_id, prefetched = repo.resolve_and_load(
+                    event.shop_id, anonymous_customer(event.anonymous_id or "")
+                )
             state = prefetched or repo.load(event.shop_id, customer_id)
-            prefetched = None  # a retry after a concurrent update reads again
             if event.message_id in state.applied:
                 return state.profile  # a replayed record: already counted
             anonymous: ProfileState | None = None
             records: list[dict[str, Any]] = []  # written together, before the profile save
             if merge_id and merge_id not in state.profile.anonymous_ids:
-                records.append(alias_item(event.shop_id, merge_id, customer_id, event.timestamp))
-                anonymous = repo.load(event.shop_id, anonymous_customer(merge_id))
-                merge_anonymous(state, anonymous, merge_id)
+                if claimed is None:
+                    claimed = self._claim(event, merge_id, customer_id)
+                if claimed:
+                    anonymous = repo.load(event.shop_id, anonymous_customer(merge_id))
+                    merge_anonymous(state, anonymous, merge_id)
             outcome = apply_event(state, event)
             if not outcome.changed and anonymous is None:
                 return state.profile if state.version is not None else None
@@ -464,18 +530,61 @@ class ProfileProjector:
                 repo.save(state)
             except ConcurrentUpdate:
                 continue
-            if anonymous is not None:
-                repo.delete_merged(event.shop_id, anonymous_customer(merge_id or ""), anonymous.version)
+            if anonymous is not None and merge_id:
+                self._finish_merge(event.shop_id, customer_id, merge_id, anonymous)
             return state.profile
         raise ConcurrentUpdate(f"profile {event.shop_id}/{customer_id} kept changing; giving up for a retry")
 
+    def _finish_merge(self, shop_id: str, customer_id: str, anonymous_id: str, merged: ProfileState) -> None:
+        """Delete the merged anonymous profile; if an event landed on it meanwhile, merge again first."""
+        repo = self.repository
+        for _ in range(SAVE_ATTEMPTS):
+            if repo.delete_merged(shop_id, anonymous_customer(anonymous_id), merged.version):
+                return
+            merged = repo.load(shop_id, anonymous_customer(anonymous_id))
+            if merged.version is None:
+                return
+            state = repo.load(shop_id, customer_id)
+            merge_anonymous(state, merged, anonymous_id)  # a union: what was merged already adds nothing
+            try:
+                repo.save(state)
+            except ConcurrentUpdate:
+                continue
+        log.warning(
+            "anonymous profile of %s kept changing while merged; kept for the next merge", customer_id
+        )
+
+
+def _anonymous_to_merge(event: StoredEvent) -> str | None:
+    if not event.user_id:
+        return None
+    if event.type == "alias":
+        return event.previous_id
+    return event.anonymous_id
+
 
 def project_and_trigger(
-    clients: AwsClients, item: dict[str, Any], projector: ProfileProjector | None = None
-) -> None:
-    """What the stream consumer does for each new events-table item: profile first, then scenarios."""
-    from kaeri.journeys.triggers import on_event
+    clients: AwsClients,
+    item: dict[str, Any],
+    projector: ProfileProjector | None = None,
+    quarantine: Any = None,
+) -> str:
+    """What the stream consumer does for each new events-table item: profile first, then scenarios.
 
-    event = StoredEvent.from_item(item)
-    profile = (projector or ProfileProjector(clients)).apply(event)
-    on_event(event, profile, clients)
+    Returns "applied", or "quarantined" when the event cannot be projected (kaeri.profiles.quarantine
+    keeps it with its reason for `kaeri events replay`). Concurrent-update exhaustion and AWS errors
+    are raised, so the stream retries them.
+    """
+    from kaeri.journeys.triggers import on_event
+    from kaeri.profiles.quarantine import Quarantine, is_retryable
+
+    try:
+        event = StoredEvent.from_item(item)
+        profile = (projector or ProfileProjector(clients)).apply(event)
+        on_event(event, profile, clients)
+    except Exception as exc:
+        if is_retryable(exc):
+            raise
+        (quarantine or Quarantine(clients)).put(item, exc)
+        return "quarantined"
+    return "applied"

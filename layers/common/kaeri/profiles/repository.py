@@ -6,6 +6,8 @@ Items (pk ``{shop}#{customer}``):
   ``order_totals`` (recent orders' counted amount and time, so a cancel takes back the right amount),
   ``cancelled_order_ids`` (an order is taken back once) and the sparse GSI keys of tables.CUSTOMERS.
 - ``ALIAS`` at pk ``{shop}#anon:{anonymous_id}``: the user id that anonymous id was merged into.
+- ``CONFLICT#{message_id}`` at the same pk: an identify/alias from another user that claimed an
+  anonymous id already merged (merge protection: the alias is never re-pointed).
 - ``CONSENT#{at}#{channel}``: one record per consent change (Act on Specified Electronic Mail).
 """
 
@@ -25,11 +27,12 @@ from kaeri.profiles.model import Consent, Profile
 
 PROFILE = "PROFILE"
 ALIAS = "ALIAS"
+CONFLICT = "CONFLICT"
 ANON_PREFIX = "anon:"
 # Attributes this repository writes on PROFILE items; others (predictions, churn_key) belong to
 # functions/recommend and are never touched here.
 NOT_OWNED = frozenset({"predictions"})
-STATE_ATTRIBUTES = ("version", "applied", "order_ids", "order_totals", "cancelled_order_ids")
+STATE_ATTRIBUTES = ("version", "applied", "order_ids", "order_totals", "cancelled_order_ids", "projection")
 GSI_ATTRIBUTES = ("shop_id", "birthday_key", "points_shop", "points_expire_on", "buyer_shop", "last_order_at")
 
 
@@ -49,6 +52,10 @@ class ProfileState:
     # the projector); what an Order Cancelled / full refund takes back.
     order_totals: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)
     cancelled_order_ids: list[str] = field(default_factory=list)
+    # What makes the projection order-independent (kaeri.profiles.projection): the stamp and raw
+    # value of each last-writer-wins field, the cart's per-product adds/removals, wishlist and bought
+    # registers. None: a profile saved before this existed (seeded from its fields on first use).
+    projection: dict[str, Any] | None = None
     has_version: bool = True
     # The PROFILE item as read (None: not read from the table). save() writes only what differs
     # from it: the conditional version check guarantees the item is still exactly this one.
@@ -186,6 +193,48 @@ class ProfileRepository:
     def put_alias(self, shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> None:
         self._table.put_item(Item=alias_item(shop_id, anonymous_id, user_id, at))
 
+    def claim_alias(self, shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> str:
+        """Point the anonymous id at the user unless it already points at another: the owner after.
+
+        Merge protection: the first user an anonymous id is merged into keeps it (a conditional put,
+        so two concurrent claims cannot both win).
+        """
+        try:
+            self._table.put_item(
+                Item=alias_item(shop_id, anonymous_id, user_id, at),
+                ConditionExpression="attribute_not_exists(#pk) OR #user = :user",
+                ExpressionAttributeNames={"#pk": "pk", "#user": "user_id"},
+                ExpressionAttributeValues={":user": user_id},
+            )
+            return user_id
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        return self.resolve(shop_id, anonymous_customer(anonymous_id))
+
+    def put_conflict(self, shop_id: str, anonymous_id: str, claimed_by: str, owner: str, event: Any) -> None:
+        """Keep an identity conflict (an id merged into `owner`, claimed by another) for review."""
+        self._table.put_item(
+            Item={
+                "pk": profile_pk(shop_id, anonymous_customer(anonymous_id)),
+                "sk": f"{CONFLICT}#{event.message_id}",
+                "owner": owner,
+                "claimed_by": claimed_by,
+                "message_id": event.message_id,
+                "type": event.type,
+                "at": iso(event.timestamp),
+            }
+        )
+
+    def conflicts(self, shop_id: str, anonymous_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(profile_pk(shop_id, anonymous_customer(anonymous_id)))
+            & Key("sk").begins_with(f"{CONFLICT}#")
+        )
+        return [from_dynamo(i) for i in response.get("Items", [])]
+
     def put_records(self, items: list[dict[str, Any]]) -> None:
         """Unconditional puts of ALIAS / CONSENT items: one request for one item, else BatchWriteItem."""
         if len(items) == 1:
@@ -241,7 +290,10 @@ class ProfileRepository:
         for name, value in (
             ("order_totals", order_totals_value(state.order_totals)),
             ("cancelled_order_ids", state.cancelled_order_ids),
+            ("projection", _value(state.projection) if state.projection is not None else None),
         ):
+            if value is None:
+                continue
             if stored is None or stored.get(name, []) != value:
                 sets[name] = value  # written only when changed: most events touch no order
         names: dict[str, str] = {}
@@ -284,10 +336,10 @@ class ProfileRepository:
         state.stored = None  # what was written is not tracked; a later save writes every attribute
         return new_version
 
-    def delete_merged(self, shop_id: str, customer_id: str, version: int | None) -> None:
-        """Remove an anonymous profile once merged; skipped if it changed meanwhile (kept, not lost)."""
+    def delete_merged(self, shop_id: str, customer_id: str, version: int | None) -> bool:
+        """Remove an anonymous profile once merged; False if it changed meanwhile (kept, not lost)."""
         if version is None:
-            return
+            return True
         try:
             self._table.delete_item(
                 Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE},
@@ -298,6 +350,8 @@ class ProfileRepository:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
 
     def record_consent(self, shop_id: str, customer_id: str, channel: str, consent: Consent) -> None:
         """One item per consent change: when, status, how (source) and under which wording."""
@@ -324,6 +378,7 @@ def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> Profi
         order_ids=list(item.get("order_ids", [])),
         order_totals=_order_totals(item.get("order_totals")),
         cancelled_order_ids=list(item.get("cancelled_order_ids", [])),
+        projection=from_dynamo(item["projection"]) if "projection" in item else None,
         has_version="version" in item,
         stored=item,
     )
