@@ -160,7 +160,7 @@ def test_each_function_has_its_own_role_and_log_group_with_retention(synth):
     log_groups = {
         v["Properties"]["LogGroupName"]: v["Properties"]
         for v in synth.resources("AWS::Logs::LogGroup").values()
-        if "LogGroupName" in v["Properties"]
+        if isinstance(v["Properties"].get("LogGroupName"), str)
     }
     for fn in kaeri.values():
         props = fn["Properties"]
