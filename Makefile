@@ -13,7 +13,16 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Node tools the tests run on the deploy artifacts (asl-validator), pinned by package-lock.json and
+# installed into ./node_modules (never globally).
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP)
 
 # The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
@@ -40,4 +49,4 @@ synth: setup
 	$(BIN)/python infra/app.py
 
 clean:
-	rm -rf $(VENV) build cdk.out .kaeri
+	rm -rf $(VENV) build cdk.out .kaeri node_modules
