@@ -43,6 +43,7 @@ class LocalResources:
 
 
 _resources: LocalResources | None = None
+DENIALS: list[str] = []  # every refusal in this process, whichever stack made it (tests read it)
 _original_submit = concurrent.futures.ThreadPoolExecutor.submit
 
 
@@ -161,6 +162,7 @@ def _check(params: dict[str, Any], model: Any, **_: Any) -> None:
                 f"{resource} (grant it in kaeri/access.py if the function really needs it)"
             )
             res.denials.append(message)
+            DENIALS.append(message)
             code = "AccessDenied" if service in ("s3", "sns", "ses", "sqs") else "AccessDeniedException"
             raise ClientError(
                 {
