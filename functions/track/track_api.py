@@ -15,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from kaeri import shops
 from kaeri.aws import AwsClients
+from kaeri.tracing import tracer
 from kaeri.tracking.auth import authenticate, basic_auth_user
 from kaeri.tracking.errors import InvalidRequest, ItemError, Unauthorized
 from kaeri.tracking.ingest import IngestService, parse_json_body
@@ -155,6 +156,7 @@ def recommendations() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

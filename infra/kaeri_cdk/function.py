@@ -67,6 +67,9 @@ class KaeriFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # kaeri.tracing: traces carry timings and AWS calls, never responses or errors (PII).
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
                 **(environment or {}),
             },
             description=f"Kaeri {spec.name} ({spec.code_dir}/{spec.handler})",
@@ -81,7 +84,7 @@ class KaeriFunction(Construct):
             self,
             "IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
-            "(added by tracing=ACTIVE).",
+            "(added by tracing=ACTIVE; handlers record their segments with kaeri.tracing).",
         )
 
     def add_environment(self, key: str, value: str) -> None:
