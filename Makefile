@@ -13,7 +13,6 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-setup: $(STAMP) sdk-node
 
 # The unmodified @segment/analytics-node the track API is tested against (tests/sdk, npm registry).
 SDK_NODE := tests/sdk/node_modules/.package-lock.json
@@ -22,6 +21,17 @@ $(SDK_NODE): tests/sdk/package.json tests/sdk/package-lock.json
 	touch $(SDK_NODE)
 
 sdk-node: $(SDK_NODE)
+
+# Node tools the tests run on the deploy artifacts (asl-validator), pinned by package-lock.json and
+# installed into ./node_modules (never globally).
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-*
+	touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP) sdk-node
 
 # The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
@@ -48,4 +58,4 @@ synth: setup
 	$(BIN)/python infra/app.py
 
 clean:
-	rm -rf $(VENV) build cdk.out .kaeri
+	rm -rf $(VENV) build cdk.out .kaeri node_modules

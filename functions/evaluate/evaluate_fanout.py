@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import handle_fanout_message
+from kaeri.tracing import tracer
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -29,6 +30,7 @@ def record_handler(record: SQSRecord) -> dict[str, int]:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

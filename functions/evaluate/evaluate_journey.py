@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from kaeri.aws import AwsClients
 from kaeri.journeys.step import StepChecker
+from kaeri.tracing import tracer
 
 logger = Logger()
 
@@ -18,6 +19,7 @@ def _checker() -> StepChecker:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(journey_id=event.get("journey_id"), scenario_id=event.get("scenario_id"))
     state = _checker().check(event)

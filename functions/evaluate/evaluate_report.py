@@ -9,11 +9,13 @@ from kaeri import clock
 from kaeri.analytics.publish import publish_report, shop_ids
 from kaeri.aws import AwsClients
 from kaeri.settings import get_settings
+from kaeri.tracing import tracer
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any, clients: AwsClients | None = None) -> dict[str, Any]:
     settings = get_settings()
     if not settings.report_bucket:

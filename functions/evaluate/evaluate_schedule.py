@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import run_schedule
+from kaeri.tracing import tracer
 
 logger = Logger()
 
@@ -20,6 +21,7 @@ def _clients() -> AwsClients:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = run_schedule(_clients(), event["shop_id"], event["scenario_id"], clock.now())
     logger.info("scheduled run", extra=asdict(result))

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from kaeri.aws import AwsClients
 from kaeri.profiles.projector import ProfileProjector, project_and_trigger
 from kaeri.profiles.quarantine import Quarantine
+from kaeri.tracing import tracer
 
 logger = Logger()
 metrics = Metrics()
@@ -42,6 +43,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

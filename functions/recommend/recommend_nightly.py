@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from kaeri.aws import AwsClients
 from kaeri.predictions import nightly
+from kaeri.tracing import tracer
 
 logger = Logger(service="kaeri-recommend")
 _clients: AwsClients | None = None
@@ -24,6 +25,7 @@ def clients() -> AwsClients:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     event = event or {}
     config = nightly.NightlyConfig(

@@ -11,6 +11,7 @@ from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.feedback import Feedback, ses_records
 from kaeri.delivery.log import MessageLog
 from kaeri.pii import MaskingFormatter
+from kaeri.tracing import tracer
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 _feedback: Feedback | None = None
@@ -29,6 +30,7 @@ def feedback() -> Feedback:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     handled = 0
     for record in ses_records(event):

@@ -14,6 +14,7 @@ from kaeri.delivery.links import LinkSigner, signing_secret
 from kaeri.delivery.service import dynamo_profile_loader
 from kaeri.pii import MaskingFormatter
 from kaeri.shops import get_shop
+from kaeri.tracing import tracer
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 app = APIGatewayRestResolver()
@@ -77,5 +78,6 @@ def redirect(token: str) -> Response:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

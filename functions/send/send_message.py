@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kaeri.aws import AwsClients
 from kaeri.delivery.service import Delivery, SendRequest
 from kaeri.pii import MaskingFormatter
+from kaeri.tracing import tracer
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 metrics = Metrics()
@@ -29,6 +30,7 @@ def delivery() -> Delivery:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SendRequest.model_validate(event)
     logger.append_keys(shop_id=request.shop_id, message_id=request.message_id)

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from kaeri import shops
 from kaeri.aws import AwsClients
+from kaeri.tracing import tracer
 from kaeri.tracking import wire
 from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server, basic_auth_user
 from kaeri.tracking.errors import Forbidden, InvalidRequest, ItemError, Unauthorized
@@ -209,6 +210,7 @@ def customer_token() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

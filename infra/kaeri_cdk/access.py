@@ -1,65 +1,64 @@
-"""Which function may touch which table: the least-privilege matrix, reviewed in one place.
+"""Renders kaeri.access (the one definition of each function's grants) into the functions' IAM roles.
 
-"r" grants read (GetItem, Query, BatchGetItem, ...), "rw" read and write. A table a function does
-not list is out of its reach. Stream read for evaluate-stream comes with its event source mapping.
+The grants name resources by kind and logical name ("table:events", "queue:fanout"); this module knows
+which construct each of those is, and writes one statement per grant. Nothing else in the CDK app
+grants a function anything beyond its trigger (event source) and plumbing (log group, X-Ray, the KMS
+key of the tables it uses).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
 
-Access = Literal["r", "rw"]
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from kaeri.access import TABLE_WRITE, Grant, access_for
 
-TABLE_ACCESS: dict[str, dict[str, Access]] = {
-    # Ingest: writes events once per messageId, upserts the catalog, reads keys and recommendations.
-    "track-api": {"events": "rw", "catalog": "rw", "config": "r", "customers": "rw"},
-    # Profile projection, journey starts and exits.
-    "evaluate-stream": {
-        "events": "rw",
-        "customers": "rw",
-        "journeys": "rw",
-        "config": "r",
-        "catalog": "r",
-        "messages": "r",
-    },
-    # Scheduled scenarios read their audience through indexes and start journeys (or fan out).
-    "evaluate-schedule": {
-        "customers": "r",
-        "journeys": "rw",
-        "config": "r",
-        "events": "r",
-        "messages": "rw",  # holdout skips are logged
-    },
-    "evaluate-fanout": {
-        "customers": "r",
-        "journeys": "rw",
-        "config": "r",
-        "events": "r",
-        "catalog": "r",
-        "messages": "rw",  # holdout skips are logged
-    },
-    # The state machine's check step: audience, exits, caps, quiet hours.
-    # Writes skip records (capped, exited, ...) and the shop's daily send counter.
-    "journey-step": {"customers": "r", "journeys": "rw", "config": "rw", "events": "r", "messages": "rw"},
-    # Records the intent first, renders, delivers; suppression and consent live on customers.
-    "send": {
-        "customers": "rw",  # consent history and suppression reads/writes
-        "messages": "rw",
-        "config": "r",
-        "catalog": "r",
-        "events": "rw",
-    },
-    # SES feedback: message status, suppression list, feedback events into the stream.
-    "send-feedback": {
-        "messages": "rw",
-        "customers": "rw",
-        "events": "rw",
-        "config": "r",
-    },
-    # Unsubscribe (consent change) and tracked-link redirects.
-    "links-api": {"customers": "rw", "events": "rw", "messages": "r", "config": "r"},
-    # Nightly models: read behaviour, write recommendations and predictions onto profiles.
-    "recommend-nightly": {"events": "r", "customers": "rw", "catalog": "r", "config": "r"},
-    # Nightly KPI report to S3.
-    "report-nightly": {"events": "r", "customers": "r", "messages": "r", "journeys": "r", "config": "r"},
-}
+from kaeri_cdk.data import Data
+from kaeri_cdk.function import KaeriFunction
+
+
+@dataclass
+class GrantTargets:
+    """What each resource named in kaeri.access is in this stack."""
+
+    data: Data
+    resources: dict[str, list[str]]  # "queue:fanout" -> ARNs
+    conditions: dict[str, dict] | None = None  # resource -> IAM condition block
+    not_resources: dict[str, list[str]] | None = None  # resource -> NotResource ARNs
+
+
+def grant_access(fn: KaeriFunction, targets: GrantTargets) -> None:
+    for grant in access_for(fn.spec.name).grants():
+        _RENDER.get(grant.kind, _render_named)(fn, grant, targets)
+
+
+def _render_table(fn: KaeriFunction, grant: Grant, targets: GrantTargets) -> None:
+    table = targets.data.table(grant.name)
+    fn.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(grant.actions), resources=[table.table_arn, f"{table.table_arn}/index/*"]
+        )
+    )
+    if table.encryption_key is not None:  # PII tables: the CMK, for reads and (if granted) writes
+        if set(TABLE_WRITE) & set(grant.actions):
+            table.encryption_key.grant_encrypt_decrypt(fn.role)
+        else:
+            table.encryption_key.grant_decrypt(fn.role)
+
+
+def _render_named(fn: KaeriFunction, grant: Grant, targets: GrantTargets) -> None:
+    not_resources = (targets.not_resources or {}).get(grant.resource)
+    statement = iam.PolicyStatement(
+        actions=list(grant.actions),
+        resources=None if not_resources else targets.resources[grant.resource],
+        not_resources=not_resources,
+        conditions=(targets.conditions or {}).get(grant.resource),
+    )
+    fn.role.add_to_principal_policy(statement)
+
+
+_RENDER: dict[str, Callable[[KaeriFunction, Grant, GrantTargets], None]] = {"table": _render_table}
+
+SMS_NOT_RESOURCE = f"arn:{Aws.PARTITION}:sns:*:*:*"

@@ -51,6 +51,16 @@ class Api(Construct):
                 ),
             ),
         )
+        # API Gateway writes execution logs (level ERROR) to a group it would create itself, without
+        # retention; creating it first with that exact name gives it one.
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.rest_api.rest_api_id}/{c.API_STAGE}",
+            retention=c.LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api.deployment_stage.node.add_dependency(self.execution_logs)
         # Required path parameters are enforced here. Body validation applies only to methods that
         # declare a model, and none does: the handlers answer the Segment-style 400 that names the item
         # index and field, which a gateway model error could not.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
@@ -13,10 +14,12 @@ from constructs import Construct
 from kaeri.topology import LINKS_API, SEND, SEND_FEEDBACK
 
 from kaeri_cdk import constants as c
+from kaeri_cdk.access import SMS_NOT_RESOURCE
 from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
+from kaeri_cdk.queues import dead_letter_queue
 
 
 class Delivery(Construct):
@@ -37,7 +40,8 @@ class Delivery(Construct):
         self.link_secret = secretsmanager.Secret(
             self,
             "LinkSigningSecret",
-            secret_name=c.secret_name(prefix, "link-signing-secret"),
+            # A generated name: a secret left behind by a failed first deploy cannot block the retry.
+            # The functions and the CLI read the name from the environment and the stack's outputs.
             description="Kaeri: HMAC key signing unsubscribe and tracked-link tokens",
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
@@ -103,36 +107,47 @@ class Delivery(Construct):
         self.send = KaeriFunction(self, SEND, data=data, layers=layers, environment=common)
         self.feedback = KaeriFunction(self, SEND_FEEDBACK, data=data, layers=layers, environment=common)
         self.links = KaeriFunction(self, LINKS_API, data=data, layers=layers, environment=common)
-        self.feedback_topic.add_subscription(subscriptions.LambdaSubscription(self.feedback.function))
-        for fn in (self.send, self.links):
-            self.link_secret.grant_read(fn.role)
+        # Feedback that could not be handled (SNS could not deliver it, or the function failed after
+        # Lambda's async retries) is kept in one dead-letter queue, alarmed on in Monitoring.
+        self.feedback_dlq = dead_letter_queue(
+            self, "FeedbackDeadLetters", purpose="SES feedback send-feedback could not take"
+        )
+        self.feedback.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.feedback_dlq), retry_attempts=2
+        )
+        self.feedback_topic.add_subscription(
+            subscriptions.LambdaSubscription(self.feedback.function, dead_letter_queue=self.feedback_dlq)
+        )
+        self._email_targets(stack, sender_identity)
+        self._line_token_targets(stack, prefix)
+        self.sms_not_resources = [SMS_NOT_RESOURCE]
+        acknowledge(
+            self.send,
+            "IAM5[Resource::*]",
+            "sns:Publish to a phone number: SMS publishes address a number, which has no ARN and no IAM "
+            "condition key, so NotResource on every topic ARN is the tightest IAM allows (direct-to-phone "
+            "publishes only). Which numbers receive is decided by consent in kaeri.delivery.",
+        )
 
-        self._grant_email(stack, sender_identity)
-        self._grant_sms()
-        self._grant_line_tokens(stack, prefix)
-
-    def _grant_email(self, stack: Stack, sender_identity: str) -> None:
+    def _email_targets(self, stack: Stack, sender_identity: str) -> None:
+        """ses:SendEmail on the shops' identities and Kaeri's configuration set, from their addresses."""
         identity = stack.format_arn(service="ses", resource="identity", resource_name=sender_identity)
         config_set = stack.format_arn(
             service="ses",
             resource="configuration-set",
             resource_name=self.configuration_set.configuration_set_name,
         )
-        self.send.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[identity, config_set],
-            )
-        )
+        self.email_resources = [identity, config_set]
+        # ses:FromAddress limits the sender to the identity: a domain's addresses or the one address.
+        if sender_identity == "*":
+            from_address = "*"
+        elif "@" in sender_identity:
+            from_address = sender_identity
+        else:
+            from_address = f"*@{sender_identity}"
+        self.email_conditions = {"StringLike": {"ses:FromAddress": from_address}}
 
-    def _grant_sms(self) -> None:
-        # SMS publish addresses a phone number, which has no ARN; NotResource on every topic ARN allows
-        # exactly direct-to-phone publishes and nothing else.
-        self.send.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], not_resources=["arn:aws:sns:*:*:*"])
-        )
-
-    def _grant_line_tokens(self, stack: Stack, prefix: str) -> None:
+    def _line_token_targets(self, stack: Stack, prefix: str) -> None:
         """Each shop's LINE channel token is its own secret, named by kaeri.delivery.channels."""
         pattern = stack.format_arn(
             service="secretsmanager",
@@ -140,9 +155,7 @@ class Delivery(Construct):
             resource_name=f"{prefix}/*/line-channel-access-token-*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.send.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[pattern])
-        )
+        self.line_token_resources = [pattern]
         acknowledge(
             self.send,
             f"IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{prefix}/*/line-channel-access-token-*]",

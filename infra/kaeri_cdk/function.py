@@ -10,7 +10,6 @@ from constructs import Construct
 from kaeri.topology import Function as FunctionSpec
 
 from kaeri_cdk import constants as c
-from kaeri_cdk.access import TABLE_ACCESS
 from kaeri_cdk.data import Data
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
@@ -19,8 +18,8 @@ _CODE_EXCLUDES = ["__pycache__", "*.pyc", "tests", ".pytest_cache"]
 
 
 class KaeriFunction(Construct):
-    """A topology function. Permissions beyond its tables are granted by the construct that owns the
-    resource it needs (queue, state machine, secret), never by a shared role."""
+    """A topology function with its own role. Its grants come from kaeri.access, rendered by
+    kaeri_cdk.access.grant_access once every resource exists (KaeriStack), never by a shared role."""
 
     def __init__(
         self,
@@ -68,16 +67,13 @@ class KaeriFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": c.SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # kaeri.tracing: traces carry timings and AWS calls, never responses or errors (PII).
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
                 **(environment or {}),
             },
             description=f"Kaeri {spec.name} ({spec.code_dir}/{spec.handler})",
         )
-        for logical, access in TABLE_ACCESS.get(spec.name, {}).items():
-            table = data.table(logical)
-            if access == "rw":
-                table.grant_read_write_data(self.role)
-            else:
-                table.grant_read_data(self.role)
         acknowledge(
             self,
             "L1",
@@ -88,7 +84,7 @@ class KaeriFunction(Construct):
             self,
             "IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
-            "(added by tracing=ACTIVE).",
+            "(added by tracing=ACTIVE; handlers record their segments with kaeri.tracing).",
         )
 
     def add_environment(self, key: str, value: str) -> None:

@@ -3,7 +3,9 @@ group and role, the fan-out queue, and the evaluate functions they drive."""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from typing import Any
+
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -23,6 +25,17 @@ try:  # the scenario engine owns the ASL; without it the stack deploys everythin
     from kaeri.journeys.definition import build_definition
 except ImportError:  # pragma: no cover - only while the scenario engine is being written
     build_definition = None
+
+
+def _in_partition(value: Any) -> Any:
+    """The definition with every "arn:aws:" integration ARN in the deploying stack's partition."""
+    if isinstance(value, dict):
+        return {k: _in_partition(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_partition(v) for v in value]
+    if isinstance(value, str) and value.startswith("arn:aws:"):
+        return f"arn:{Aws.PARTITION}:" + value.removeprefix("arn:aws:")
+    return value
 
 
 class Journeys(Construct):
@@ -54,6 +67,9 @@ class Journeys(Construct):
         self.fanout_dlq = dead_letter_queue(
             self, "FanoutDeadLetters", purpose="fan-out chunks that kept failing"
         )
+        self.schedule_dlq = dead_letter_queue(
+            self, "ScheduleDeadLetters", purpose="schedule invocations Scheduler could not deliver"
+        )
         fanout_timeout = c.FUNCTION_TIMEOUT[EVALUATE_FANOUT.name]
         self.fanout_queue = work_queue(
             self,
@@ -68,14 +84,9 @@ class Journeys(Construct):
             EVALUATE_SCHEDULE,
             data=data,
             layers=layers,
-            environment={
-                "KAERI_FANOUT_QUEUE_URL": self.fanout_queue.queue_url,
-                "KAERI_SCHEDULE_GROUP": self.schedule_group_name,
-                "KAERI_SCHEDULE_TARGET_ARN": schedule_target_arn,
-            },
+            environment={"KAERI_FANOUT_QUEUE_URL": self.fanout_queue.queue_url},
         )
         self.fanout = KaeriFunction(self, EVALUATE_FANOUT, data=data, layers=layers)
-        self.fanout_queue.grant_send_messages(self.schedule.role)
         self.fanout.function.add_event_source(
             sources.SqsEventSource(
                 self.fanout_queue, batch_size=c.FANOUT_BATCH_SIZE, report_batch_item_failures=True
@@ -88,7 +99,6 @@ class Journeys(Construct):
         if build_definition is not None:
             self.state_machine = self._state_machine(prefix, send)
             for fn in (*journey_starters, self.schedule, self.fanout):
-                self.state_machine.grant_start_execution(fn.role)
                 fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
 
     def _scenario_schedules(self, stack: Stack, target_arn: str) -> None:
@@ -104,22 +114,9 @@ class Journeys(Construct):
         self.scheduler_role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target_arn])
         )
-        schedules = stack.format_arn(
-            service="scheduler", resource="schedule", resource_name=f"{self.schedule_group_name}/*"
-        )
-        self.schedule.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "scheduler:CreateSchedule",
-                    "scheduler:UpdateSchedule",
-                    "scheduler:DeleteSchedule",
-                    "scheduler:GetSchedule",
-                ],
-                resources=[schedules],
-            )
-        )
-        self.scheduler_role.grant_pass_role(self.schedule.role)
-        self.schedule.add_environment("KAERI_SCHEDULE_ROLE_ARN", self.scheduler_role.role_arn)
+        # evaluate-schedule only runs what is due: `kaeri scenarios push` creates and deletes the
+        # per-scenario schedules with the operator's credentials (outputs ScheduleGroup, SchedulerRoleArn,
+        # ScheduleTargetArn), so the function holds no Scheduler permission at all.
 
     def _state_machine(self, prefix: str, send: KaeriFunction) -> sfn.StateMachine:
         stack = Stack.of(self)
@@ -129,6 +126,8 @@ class Journeys(Construct):
                 SEND.name: send.function.function_arn,
             }
         )
+        # Service integrations are written for the aws partition; deploy them in the stack's own.
+        definition = _in_partition(definition)
         body = definition if isinstance(definition, str) else stack.to_json_string(definition)
         role = iam.Role(
             self,

@@ -49,7 +49,8 @@ WILDCARD_REASONS: tuple[tuple[str, str], ...] = (
     (
         r"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/\*",
         "Each shop sends from its own verified SES identity (its domain or address), registered "
-        "after deployment; the configuration set condition keeps sends on Kaeri's set.",
+        "after deployment, so the identity is not known at synth time (set context sender_identity to "
+        "pin one); the statement's ses:FromAddress condition follows that context value.",
     ),
 )
 

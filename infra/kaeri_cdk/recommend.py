@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from kaeri.topology import RECOMMEND_NIGHTLY
 
@@ -22,11 +23,17 @@ class Recommend(Construct):
         data: Data,
         layers: Layers,
         schedule_group: scheduler.CfnScheduleGroup,
+        schedule_dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, id)
         self.nightly = KaeriFunction(self, RECOMMEND_NIGHTLY, data=data, layers=layers)
         NightlySchedule(
-            self, "Nightly", target=self.nightly, group=schedule_group, cron=c.RECOMMEND_NIGHTLY_CRON
+            self,
+            "Nightly",
+            target=self.nightly,
+            group=schedule_group,
+            cron=c.RECOMMEND_NIGHTLY_CRON,
+            dead_letters=schedule_dead_letters,
         )
 
     @property

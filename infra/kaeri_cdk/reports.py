@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from kaeri.topology import REPORT_NIGHTLY
 
@@ -25,6 +26,7 @@ class Reports(Construct):
         data: Data,
         layers: Layers,
         schedule_group: scheduler.CfnScheduleGroup,
+        schedule_dead_letters: sqs.IQueue,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -63,9 +65,13 @@ class Reports(Construct):
             layers=layers,
             environment={"KAERI_REPORT_BUCKET": self.bucket.bucket_name},
         )
-        self.bucket.grant_put(self.nightly.role)
         NightlySchedule(
-            self, "Nightly", target=self.nightly, group=schedule_group, cron=c.REPORT_NIGHTLY_CRON
+            self,
+            "Nightly",
+            target=self.nightly,
+            group=schedule_group,
+            cron=c.REPORT_NIGHTLY_CRON,
+            dead_letters=schedule_dead_letters,
         )
 
     @property

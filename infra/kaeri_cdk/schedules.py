@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from kaeri_cdk import constants as c
@@ -20,6 +21,7 @@ class NightlySchedule(Construct):
         target: KaeriFunction,
         group: scheduler.CfnScheduleGroup,
         cron: str,
+        dead_letters: sqs.IQueue,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -47,6 +49,9 @@ class NightlySchedule(Construct):
                 role_arn=self.role.role_arn,
                 input='{"source": "kaeri.nightly"}',
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
+                # An invocation Scheduler could not make after its retries lands here (alarmed on).
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dead_letters.queue_arn),
             ),
         )
+        dead_letters.grant_send_messages(self.role)
         self.schedule.node.add_dependency(group)

@@ -6,6 +6,7 @@ from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from kaeri_cdk import constants as c
+from kaeri_cdk.access import GrantTargets, grant_access
 from kaeri_cdk.api import Api
 from kaeri_cdk.data import Data
 from kaeri_cdk.delivery import Delivery
@@ -27,7 +28,10 @@ class KaeriStack(Stack):
         retain = (
             str(ctx(c.CTX_RETAIN_DATA) if ctx(c.CTX_RETAIN_DATA) is not None else "true").lower() != "false"
         )
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        # Retained on delete and replacement, but removed when the stack's *first* create rolls back
+        # (DeletionPolicy RetainExceptOnCreate): a failed first deploy leaves no table, key or bucket
+        # behind, so the retry does not fail with "already exists" on the fixed table names.
+        removal = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if retain else RemovalPolicy.DESTROY
 
         self.data = Data(self, "Data", prefix=prefix, removal_policy=removal)
         self.layers = Layers(self, "Layers", placeholder=ctx(c.CTX_LAYERS) == "skip")
@@ -50,7 +54,12 @@ class KaeriStack(Stack):
             journey_starters=[self.ingest.stream_consumer],
         )
         self.recommend = Recommend(
-            self, "Recommend", data=self.data, layers=self.layers, schedule_group=self.journeys.schedule_group
+            self,
+            "Recommend",
+            data=self.data,
+            layers=self.layers,
+            schedule_group=self.journeys.schedule_group,
+            schedule_dead_letters=self.journeys.schedule_dlq,
         )
         self.reports = Reports(
             self,
@@ -58,6 +67,7 @@ class KaeriStack(Stack):
             data=self.data,
             layers=self.layers,
             schedule_group=self.journeys.schedule_group,
+            schedule_dead_letters=self.journeys.schedule_dlq,
             removal_policy=removal,
         )
 
@@ -72,6 +82,7 @@ class KaeriStack(Stack):
         for fn in all_functions:
             fn.add_environment("KAERI_API_URL", self.api.url)
         self.api.add_routes(self.functions)
+        self._grant_access(all_functions)
 
         self.monitoring = Monitoring(
             self,
@@ -82,6 +93,8 @@ class KaeriStack(Stack):
             dead_letter_queues={
                 "StreamFailures": self.ingest.stream_failures,
                 "FanoutDeadLetters": self.journeys.fanout_dlq,
+                "ScheduleDeadLetters": self.journeys.schedule_dlq,
+                "FeedbackDeadLetters": self.delivery.feedback_dlq,
             },
             state_machine=self.journeys.state_machine,
             rest_api=self.api.rest_api,
@@ -105,3 +118,24 @@ class KaeriStack(Stack):
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         Aspects.of(self).add(AcknowledgeAcceptedWildcards())
+
+    def _grant_access(self, functions: list[KaeriFunction]) -> None:
+        """Each function's role from kaeri.access: the resources its grants name, as built here."""
+        delivery = self.delivery
+        resources = {
+            "queue:fanout": [self.journeys.fanout_queue.queue_arn],
+            "secret:link-signing": [delivery.link_secret.secret_arn],
+            "secret:line-tokens": delivery.line_token_resources,
+            "ses:identities": delivery.email_resources,
+            "bucket:reports": [self.reports.bucket.arn_for_objects("*")],
+        }
+        if self.journeys.state_machine is not None:
+            resources["state-machine:journeys"] = [self.journeys.state_machine.state_machine_arn]
+        targets = GrantTargets(
+            data=self.data,
+            resources=resources,
+            conditions={"ses:identities": delivery.email_conditions},
+            not_resources={"sns:sms": delivery.sms_not_resources},
+        )
+        for fn in functions:
+            grant_access(fn, targets)

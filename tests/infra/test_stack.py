@@ -160,7 +160,7 @@ def test_each_function_has_its_own_role_and_log_group_with_retention(synth):
     log_groups = {
         v["Properties"]["LogGroupName"]: v["Properties"]
         for v in synth.resources("AWS::Logs::LogGroup").values()
-        if "LogGroupName" in v["Properties"]
+        if isinstance(v["Properties"].get("LogGroupName"), str)
     }
     for fn in kaeri.values():
         props = fn["Properties"]
@@ -289,3 +289,54 @@ def test_recommend_function_with_both_layers_fits_lambdas_unzipped_limit():
     code = c.REPO_ROOT / "functions" / "recommend"
     total = directory_size(code) + directory_size(build_common_layer()) + directory_size(build_numpy_layer())
     assert total < c.LAMBDA_UNZIPPED_LIMIT_BYTES, f"{total / 2**20:.0f} MB"
+
+
+def test_functions_are_traced_without_responses_or_errors_in_the_traces(synth):
+    for fn in synth.resources("AWS::Lambda::Function").values():
+        props = fn["Properties"]
+        if not str(props.get("FunctionName", "")).startswith("kaeri-"):
+            continue
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        env = props["Environment"]["Variables"]
+        assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+        assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"
+
+
+def test_tables_keys_and_buckets_survive_deletes_but_not_a_failed_first_create(synth):
+    for kind in ("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::S3::Bucket"):
+        for logical, resource in synth.resources(kind).items():
+            if logical.startswith(("Data", "Reports")):
+                assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical
+    (secret,) = synth.resources("AWS::SecretsManager::Secret").values()
+    assert "Name" not in secret["Properties"]  # a generated name: a leftover cannot block the retry
+
+
+def test_every_schedule_target_has_a_dead_letter_queue(synth):
+    for schedule in synth.resources("AWS::Scheduler::Schedule").values():
+        arn = schedule["Properties"]["Target"]["DeadLetterConfig"]["Arn"]
+        assert synth.template["Resources"][arn["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+
+
+def test_send_feedback_failures_land_in_a_dead_letter_queue(synth):
+    feedback = _function_logical_id(synth, "send-feedback")
+    (config,) = [
+        c["Properties"]
+        for c in synth.resources("AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": feedback}
+    ]
+    assert "OnFailure" in config["DestinationConfig"]
+    (subscription,) = [
+        s["Properties"]
+        for s in synth.resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Endpoint"] == {"Fn::GetAtt": [feedback, "Arn"]}
+    ]
+    assert "deadLetterTargetArn" in subscription["RedrivePolicy"]
+
+
+def test_api_execution_logs_have_retention(synth):
+    groups = [
+        g["Properties"]
+        for g in synth.resources("AWS::Logs::LogGroup").values()
+        if "API-Gateway-Execution-Logs_" in json.dumps(g["Properties"].get("LogGroupName", ""))
+    ]
+    assert len(groups) == 1 and groups[0]["RetentionInDays"] > 0

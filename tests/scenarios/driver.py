@@ -22,12 +22,14 @@ from kaeri.journeys.definition import build_definition
 from kaeri.journeys.schedule import run_schedule
 from kaeri.journeys.step import StepChecker
 from kaeri.journeys.triggers import on_event
+from kaeri.local import iam
 from kaeri.local.asl import Execution, Interpreter
 from kaeri.profiles.model import CartLine, Consent, Profile
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.model import Scenario, ShopRules
 from kaeri.scenarios.presets import preset
 from kaeri.scenarios.store import ScenarioStore, clear_cache
+from kaeri.tables import TABLES
 
 SHOP = "shop1"
 
@@ -56,8 +58,15 @@ class Harness:
         self.store = ScenarioStore(self.clients)
         self.profiles = ProfileRepository(self.clients)
         clear_cache()
+        # Each step acts as the function that runs it on AWS, held to its grants in kaeri.access.
+        self.access = iam.LocalResources(
+            tables={aws.settings.table(t.logical): t.logical for t in TABLES},
+            state_machines={arn: "journeys"},
+        )
+        iam.enforce(self.access)
 
     def close(self) -> None:
+        iam.relax()
         clock.use(self._previous)
         clear_cache()
 
@@ -119,7 +128,8 @@ class Harness:
             received_at=self.now,
         )
         self.clients.table("events").put_item(Item=event.to_item())
-        on_event(event, profile, self.clients)
+        with iam.acting_as("evaluate-stream"):
+            on_event(event, profile, self.clients)
         self.pump()
 
     def add_to_cart(self, customer_id: str, product_id: str = "p1") -> None:
@@ -149,7 +159,8 @@ class Harness:
         )
 
     def run_schedule(self, scenario_id: str):
-        result = run_schedule(self.clients, SHOP, scenario_id, self.now)
+        with iam.acting_as("evaluate-schedule"):
+            result = run_schedule(self.clients, SHOP, scenario_id, self.now)
         self.pump()
         return result
 
@@ -157,7 +168,8 @@ class Harness:
 
     def _invoke(self, function: str, payload: Any) -> Any:
         if function == "journey-step":
-            return StepChecker(self.clients).check(payload, self.now)
+            with iam.acting_as("journey-step"):
+                return StepChecker(self.clients).check(payload, self.now)
         if function == "send":
             return self._send(SendRequest.model_validate(payload))
         raise AssertionError(function)

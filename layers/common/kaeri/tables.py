@@ -173,6 +173,7 @@ JOURNEYS = Table(
         ),
     ),
     ttl_attribute="expires_at",
+    pii=True,  # holds the triggering event (traits, context) each journey started from
     purpose="one item per journey: scenario version, holdout flag, state, next step",
 )
 

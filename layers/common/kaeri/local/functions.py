@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import kaeri
+from kaeri.local import iam
 from kaeri.topology import FUNCTIONS, Function
 
 log = logging.getLogger("kaeri.local")
@@ -126,4 +127,6 @@ class FunctionRunner:
             function_name=FUNCTION_PREFIX + function.name,
             invoked_function_arn=function_arn(function, self.region),
         )
-        return self.handler(function)(event, context)
+        handler = self.handler(function)
+        with iam.acting_as(function.name):  # its AWS calls are judged against kaeri.access
+            return handler(event, context)

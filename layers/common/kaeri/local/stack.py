@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
-from kaeri.local import inprocess, moto_speedups
+from kaeri.local import iam, inprocess, moto_speedups
 from kaeri.local.api import ApiServer
 from kaeri.local.durations import parse_duration
 from kaeri.local.functions import FunctionRunner, function_arns
@@ -88,6 +88,7 @@ class LocalStack:
         webhook_secret: str | None = None,
         poll_interval: float | None = None,
         inprocess_aws: bool = True,
+        enforce_access: bool = True,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -112,6 +113,9 @@ class LocalStack:
         # In-process clients reach moto's application directly (kaeri.local.inprocess); other
         # processes keep using the server on loopback.
         self.inprocess_aws = inprocess_aws
+        # Each function's AWS calls are held to its grants in kaeri.access (kaeri.local.iam).
+        self.enforce_access = enforce_access
+        self.access: iam.LocalResources | None = None
         self.clock: kaeri_clock.Clock = kaeri_clock.SystemClock()
         self.runner = FunctionRunner(region)
         self.timers: list[Timer] = []
@@ -194,6 +198,9 @@ class LocalStack:
         self.settings = settings
         self.clients = AwsClients(settings)
         self._create_shop()
+        if self.enforce_access:
+            self.access = self._local_resources(settings, self.resources)
+            iam.enforce(self.access)
 
         self.streams = StreamPoller(self.clients, self.runner, EVALUATE_STREAM, settings.table("events"))
         self.queue = QueuePoller(self.clients, self.runner, EVALUATE_FANOUT, self.resources.fanout_queue_url)
@@ -208,6 +215,8 @@ class LocalStack:
 
     def stop(self) -> None:
         self._stop_polling.set()
+        if self.access is not None:
+            iam.relax()
         if self._poller:
             self._poller.join(timeout=10)
             self._poller = None
@@ -338,6 +347,26 @@ class LocalStack:
             feedback_topic_arn=topic,
             line_token_secret_name=line_secret,
             link_secret_name=link_secret,
+        )
+
+    def _local_resources(self, settings: Settings, resources: Resources) -> iam.LocalResources:
+        """The local names of what kaeri.access grants on."""
+        prefix = self.table_prefix
+        return iam.LocalResources(
+            tables={settings.table(t.logical): t.logical for t in TABLES},
+            queues={
+                resources.fanout_queue_url: "fanout",
+                resources.send_queue_url: "send",
+                resources.stream_failure_queue_url: "stream-failures",
+            },
+            state_machines={
+                resources.state_machine_arn: "journeys",
+                # executions of the machine: arn:aws:states:REGION:ACCOUNT:execution:NAME:...
+                resources.state_machine_arn.replace(":stateMachine:", ":execution:") + ":": "journeys",
+            },
+            secrets={resources.link_secret_name: "link-signing"},
+            line_token_prefix=f"{prefix}/",
+            buckets={f"{prefix}-reports": "reports"},
         )
 
     def _setup_ses(self, topic_arn: str) -> None:
