@@ -81,6 +81,10 @@ class KaeriStack(Stack):
         self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
         for fn in all_functions:
             fn.add_environment("KAERI_API_URL", self.api.url)
+        # Customer tokens (POST /v1/tokens) are signed like links, per shop, with the same secret.
+        self.ingest.track.add_environment(
+            "KAERI_LINK_SIGNING_SECRET_NAME", self.delivery.link_secret.secret_name
+        )
         self.api.add_routes(self.functions)
         self._grant_access(all_functions)
 

@@ -64,6 +64,8 @@ def test_local_prints_ready_writes_local_json_and_clock_advances(running):
     assert ready["write_key"] == "wk_cli" and ready["api_url"].startswith("http://127.0.0.1:")
     written = json.loads((cwd / ".kaeri" / "local.json").read_text())
     assert {k: written[k] for k in ready} == ready and written["table_prefix"] == "kaeri"
+    # The local shop's other credentials are only in the file (a deployed stack shows them once).
+    assert written["server_key"].startswith("sk_") and written["webhook_secret"].startswith("whsec_")
 
     advanced = kaeri(["clock", "advance", "1d2h", "--json"], cwd, env)
     assert advanced.returncode == 0, advanced.stderr

@@ -86,9 +86,11 @@ START_JOURNEYS = Grant(("states:StartExecution",), "state-machine:journeys")
 LINK_SECRET = Grant(READ_SECRET, "secret:link-signing")
 
 ACCESS: dict[str, FunctionAccess] = {
-    # Ingest: writes events once per messageId, upserts the catalog, reads keys and recommendations.
+    # Ingest: writes events once per messageId, upserts the catalog, reads keys and recommendations,
+    # signs customer tokens (POST /v1/tokens) with the signing secret.
     "track-api": FunctionAccess(
         tables={"events": "rw", "catalog": "rw", "config": "r", "customers": "rw"},
+        other=(LINK_SECRET,),
     ),
     # Profile projection, journey starts and exits; holdout entrants get a skip record in messages.
     "evaluate-stream": FunctionAccess(

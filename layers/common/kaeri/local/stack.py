@@ -86,6 +86,7 @@ class LocalStack:
         sender_name: str = "Demo Shop",
         postal_address: str = "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005",
         webhook_secret: str | None = None,
+        server_key: str | None = None,
         poll_interval: float | None = None,
         inprocess_aws: bool = True,
         enforce_access: bool = True,
@@ -104,7 +105,8 @@ class LocalStack:
         self.from_email = from_email
         self.sender_name = sender_name
         self.postal_address = postal_address
-        self.webhook_secret = webhook_secret or secrets.token_hex(16)
+        self.webhook_secret = webhook_secret or f"whsec_{secrets.token_urlsafe(24)}"
+        self.server_key = server_key or f"sk_{secrets.token_urlsafe(24)}"
         # Background polling: on by default with the system clock. With the manual clock time only
         # moves when told, but polling still processes what is due now (the CLI turns it on).
         self.poll_interval = (
@@ -407,6 +409,7 @@ class LocalStack:
             self.shop_id,
             name=self.shop_name,
             write_key=self.write_key,
+            server_key=self.server_key,
             webhook_secret=self.webhook_secret,
             from_email=self.from_email,
             sender_name=self.sender_name,
@@ -509,6 +512,9 @@ class LocalStack:
             "region": self.region,
             "shop_id": self.shop_id,
             "write_key": self.write_key,
+            # Local only: a deployed stack stores digests and shows keys once (`kaeri shops create`).
+            "server_key": self.server_key,
+            "webhook_secret": self.webhook_secret,
             "table_prefix": self.table_prefix,
             "clock": self.clock_mode,
         }
