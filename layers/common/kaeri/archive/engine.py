@@ -150,7 +150,11 @@ class AthenaEngine:
                 if header is None:
                     header = [str(v) for v in values]
                     continue
-                yield dict(zip(header, (_athena_value(v, t) for v, t in zip(values, types, strict=True)), strict=True))
+                yield dict(
+                    zip(
+                        header, (_athena_value(v, t) for v, t in zip(values, types, strict=True)), strict=True
+                    )
+                )
             if "NextToken" not in page:
                 return
             kwargs["NextToken"] = page["NextToken"]
