@@ -34,13 +34,14 @@ class EventStore:
     def __init__(self, clients: AwsClients) -> None:
         self._client = clients.dynamodb
         self._table = clients.settings.table("events")
+        self._ttl_days = clients.settings.events_ttl_days
 
     def put(self, event: StoredEvent) -> bool:
         """Store the event unless its messageId was seen before; True when it was new."""
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=serialize(event.to_item()),
+                Item=serialize(event.to_item(self._ttl_days)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
