@@ -19,6 +19,15 @@ class Engine(Protocol):
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]: ...
 
 
+def query_arrow(engine: Any, name: str, params: dict[str, Any]) -> Any:
+    """A query's result as a pyarrow Table, from any engine."""
+    if hasattr(engine, "query_arrow"):
+        return engine.query_arrow(name, params)
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(engine.query(name, params))
+
+
 @dataclass
 class Stats:
     queries: int = 0
@@ -74,7 +83,7 @@ class DuckDbEngine:
                 total += pq.ParquetFile(path).metadata.num_rows
         return total
 
-    def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _sql(self, name: str, params: dict[str, Any]) -> str:
         from sqlglot import exp
 
         shop_id = str(params["shop_id"])
@@ -86,15 +95,22 @@ class DuckDbEngine:
                 read.add(dataset)
                 source = self._source(dataset, shop_id)
                 table.replace(exp.alias_(exp.maybe_parse(source, dialect="duckdb"), table.alias_or_name))
-        cursor = self.con.execute(tree.sql(dialect="duckdb"))
-        columns = [d[0] for d in cursor.description]
-        rows = [dict(zip(columns, (_aware(v) for v in row), strict=True)) for row in cursor.fetchall()]
         since_day, until_day = str(params.get("since_day", "")), str(params.get("until_day", "9999"))
         scanned = sum(self.rows_in_range(d, shop_id, since_day, until_day) for d in read)
         self.stats.queries += 1
         self.stats.rows_scanned += scanned
         self.stats.by_query[name] = self.stats.by_query.get(name, 0) + scanned
-        return rows
+        return tree.sql(dialect="duckdb")
+
+    def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        cursor = self.con.execute(self._sql(name, params))
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, (_aware(v) for v in row), strict=True)) for row in cursor.fetchall()]
+
+    def query_arrow(self, name: str, params: dict[str, Any]) -> Any:
+        """The result as a pyarrow Table (columnar: no Python object per row)."""
+        relation = self.con.sql(self._sql(name, params))
+        return relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
 
     def close(self) -> None:
         self.con.close()

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from kaeri import clock
 from kaeri.archive import queries
-from kaeri.archive.engine import Engine
+from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
@@ -101,34 +101,42 @@ def list_shops(clients: Any) -> list[str]:
 AGGREGATE_KINDS = {"order": "purchase", "cart": "cart", "view": "view"}
 
 
-def interactions_from_aggregate(
-    rows: list[dict[str, Any]], now: datetime, max_repeat: int = 3
-) -> Interactions | None:
+def interactions_from_aggregate(aggregate: Any, now: datetime, max_repeat: int = 3) -> Interactions | None:
     """Adapter from the SQL aggregate (customer, product, kind, count, last_at) to the recommender's input.
 
-    Each row becomes up to `max_repeat` interactions at its last time, purchases each with an occasion
-    of its own, so the repeat term sees re-buyers; memory is bounded by the aggregate's size.
+    `aggregate` is a pyarrow Table (columnar, no Python object per row). Each row becomes up to
+    `max_repeat` interactions at its last time, purchases each with an occasion of its own so the
+    repeat term sees re-buyers; memory is bounded by the aggregate's size, not the event count.
     """
-    users: list[str] = []
-    items: list[str] = []
-    kinds: list[str] = []
-    ages: list[float] = []
-    baskets: list[str | None] = []
-    for row in rows:
-        kind = AGGREGATE_KINDS.get(str(row["kind"]))
-        if kind is None:
-            continue
-        age = max((now - row["last_at"]).total_seconds() / 86400.0, 0.0)
-        for n in range(min(int(row["count"]), max_repeat)):
-            users.append(str(row["customer_id"]))
-            items.append(str(row["product_id"]))
-            kinds.append(kind)
-            ages.append(age)
-            baskets.append(f"{len(baskets)}" if kind == "purchase" else None)
-            del n
-    if not items:
+    import pyarrow.compute as pc
+
+    if aggregate.num_rows == 0:
         return None
-    return Interactions.build(users, items, kinds, ages, baskets)
+    kinds = np.asarray(aggregate.column("kind").to_numpy(zero_copy_only=False), dtype=object)
+    kind_idx = np.full(kinds.size, -1, dtype=np.int64)
+    for name, mapped in AGGREGATE_KINDS.items():
+        kind_idx[kinds == name] = recommender.KINDS[mapped]
+    users = pc.dictionary_encode(aggregate.column("customer_id")).combine_chunks()
+    items = pc.dictionary_encode(aggregate.column("product_id")).combine_chunks()
+    last = (
+        aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]").astype(np.int64)
+    )
+    now_ms = int(now.timestamp() * 1000)
+    age = np.maximum((now_ms - last) / 86_400_000.0, 0.0)
+    repeat = np.minimum(aggregate.column("count").to_numpy().astype(np.int64), max_repeat)
+    repeat[kind_idx < 0] = 0
+    rows = np.repeat(np.arange(kinds.size), repeat)
+    kind = kind_idx[rows]
+    basket = np.where(kind == recommender.PURCHASE, np.arange(rows.size), -1).astype(np.int64)
+    return Interactions(
+        user=users.indices.to_numpy().astype(np.int64)[rows],
+        item=items.indices.to_numpy().astype(np.int64)[rows],
+        kind=kind,
+        age_days=age[rows],
+        basket=basket,
+        users=users.dictionary.to_pylist(),
+        items=items.dictionary.to_pylist(),
+    )
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -241,6 +249,51 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
+def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
+    """The recommender on the aggregate: its own aggregate input where it has one, else the adapter."""
+    fit_aggregate = getattr(recommender, "fit_aggregate", None)
+    if fit_aggregate is None:
+        data = interactions_from_aggregate(aggregate, now)
+        return recommender.fit(data, config.recommender)  # type: ignore[arg-type]
+    last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+    agg = recommender.InteractionAggregate(  # type: ignore[attr-defined]
+        customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
+        product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
+        kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
+        count=aggregate.column("count").to_numpy(),
+        last_at=last.astype(np.int64) / 1000.0,
+    )
+    return fit_aggregate(agg, now, config.recommender)
+
+
+@dataclass
+class Computed:
+    model: Any  # recommender.ItemItemModel | None (no interactions)
+    categories: dict[str, str]
+    aggregate_rows: int
+
+
+def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config: NightlyConfig) -> Computed:
+    """SQL over the archive (aggregate, categories, bought-together), then the recommender; no writes."""
+    params = queries.period_params(shop_id, now - timedelta(days=config.history_days), now)
+    aggregate = query_arrow(engine, "interactions", params)
+    rows = aggregate.num_rows
+    if rows == 0:
+        return Computed(None, {}, rows)
+    model = _fit(aggregate, now, config)
+    del aggregate
+    categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
+    pairs = engine.query("together", {**params, "together_n": config.together_n})
+    index = model.item_index
+    together: dict[int, list[tuple[int, float]]] = {}
+    for row in pairs:
+        a, b = index.get(str(row["product_id"])), index.get(str(row["other_id"]))
+        if a is not None and b is not None:
+            together.setdefault(a, []).append((b, float(row["score"])))
+    model.together = together
+    return Computed(model, categories, rows)
+
+
 def run_shop(
     clients: Any,
     shop_id: str,
@@ -261,22 +314,10 @@ def run_shop(
     engine = engine or archive_engine(clients)
     if engine is None:
         raise ValueError("no event archive configured (KAERI_ARCHIVE_PATH or KAERI_ARCHIVE_DATABASE)")
-    params = queries.period_params(shop_id, now - timedelta(days=config.history_days), now)
-    aggregate = engine.query("interactions", params)
-    result.aggregate_rows = len(aggregate)
-    data = interactions_from_aggregate(aggregate, now)
-    del aggregate
-    if data is not None:
-        categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
-        pairs = engine.query("together", {**params, "together_n": config.together_n})
-        model = recommender.fit(data, config.recommender)
-        index = model.item_index
-        together: dict[int, list[tuple[int, float]]] = {}
-        for row in pairs:
-            a, b = index.get(str(row["product_id"])), index.get(str(row["other_id"]))
-            if a is not None and b is not None:
-                together.setdefault(a, []).append((b, float(row["score"])))
-        model.together = together
+    computed = compute_recommendations(engine, shop_id, now, config)
+    result.aggregate_rows = computed.aggregate_rows
+    if computed.model is not None:
+        model, categories = computed.model, computed.categories
         top, scores, reasons = model.recommend_all(config.top_n)
         popular = model.popular(config.popular_n)
         by_category = recommender.category_popularity(model, categories, config.popular_n)
