@@ -1,11 +1,15 @@
-"""EventBridge Scheduler (nightly) or on demand: recommendations and predictions for one shop or all.
+"""EventBridge Scheduler (nightly) or on demand: recommendations and predictions, one shop per run.
 
-Input: {"shop_id": "..."} for one shop, {} for every shop in the config table; on demand,
-"history_days" narrows the window of events read (default 365).
+Input {"shop_id": "..."} runs that shop (SQL over the event archive, then the recommender: memory bound
+by the shop's aggregate). Input {} is the nightly fan-out: every shop in the config table is handed to
+its own asynchronous invocation of this function, so shops never share one run's 15 minutes or memory
+(locally, where there is no Lambda service, they run here one after the other). "history_days" narrows
+the window of events read (default 365).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,6 +28,20 @@ def clients() -> AwsClients:
     return _clients
 
 
+def _fan_out(context: Any, event: dict[str, Any]) -> Any:
+    arn = getattr(context, "invoked_function_arn", None)
+    if clients().settings.local or not arn:
+        return None
+    lambda_client = clients().client("lambda")
+
+    def invoke(shop_id: str) -> None:
+        payload = {k: v for k, v in event.items() if k == "history_days"} | {"shop_id": shop_id}
+        lambda_client.invoke(FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode())
+        logger.info("recommend nightly fanned out", extra={"shop_id": shop_id})
+
+    return invoke
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
@@ -31,7 +49,9 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     config = nightly.NightlyConfig(
         history_days=int(event.get("history_days") or nightly.NightlyConfig.history_days)
     )
-    results = [r.as_dict() for r in nightly.run(clients(), event.get("shop_id") or None, config)]
+    shop_id = event.get("shop_id") or None
+    fan_out = None if shop_id else _fan_out(context, event)
+    results = [r.as_dict() for r in nightly.run(clients(), shop_id, config, fan_out=fan_out)]
     for result in results:
         logger.info("recommend nightly done", extra=result)
-    return {"shops": results}
+    return {"shops": results, "fanned_out": fan_out is not None}

@@ -20,6 +20,11 @@ from constructs import IConstruct
 # (pattern of the IAM5 finding after "AwsSolutions-IAM5[", reason)
 WILDCARD_REASONS: tuple[tuple[str, str], ...] = (
     (
+        r"Resource::<Archive[A-Za-z0-9]+\.Arn>/(events|messages|errors/events|errors/messages|athena-results)/\*",
+        "Objects under one dataset prefix of the archive bucket (Firehose names them by shop, day "
+        "and time; Athena names its result files per query).",
+    ),
+    (
         r"Resource::<[A-Za-z0-9]+\.Arn>/index/\*",
         "Query access to a table's global secondary indexes; every index of a Kaeri table serves "
         "the same function that may already read the base table (see kaeri/tables.py).",

@@ -8,6 +8,7 @@ from constructs import Construct
 from kaeri_cdk import constants as c
 from kaeri_cdk.access import GrantTargets, grant_access
 from kaeri_cdk.api import Api
+from kaeri_cdk.archive import Archive
 from kaeri_cdk.data import Data
 from kaeri_cdk.delivery import Delivery
 from kaeri_cdk.function import KaeriFunction
@@ -71,12 +72,19 @@ class KaeriStack(Stack):
             removal_policy=removal,
         )
 
+        self.archive = Archive(self, "Archive", data=self.data, layers=self.layers, removal_policy=removal)
+        for reader in (self.recommend.nightly, *self.reports.functions):
+            self.archive.grant_query(reader)
+        # The nightly fan-out: one asynchronous run of itself per shop.
+        self.recommend.nightly.function.grant_invoke(self.recommend.nightly.role)
+
         all_functions = [
             *self.ingest.functions,
             *self.delivery.functions,
             *self.journeys.functions,
             *self.recommend.functions,
             *self.reports.functions,
+            self.archive.transform,
         ]
         self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
         for fn in all_functions:

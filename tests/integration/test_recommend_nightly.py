@@ -1,4 +1,4 @@
-"""The nightly recommend job against moto: events and profiles in, RECS items and predictions out."""
+"""The nightly recommend job against moto: archived events and profiles in, RECS items and predictions out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
+from kaeri.archive.rows import event_row
+from kaeri.archive.store import ParquetArchive
 from kaeri.events import StoredEvent
 from kaeri.predictions import store
 from kaeri.profiles.model import Predictions
@@ -14,7 +17,7 @@ NOW = datetime(2024, 6, 1, 3, 0, tzinfo=UTC)
 SHOP = "shop1"
 
 
-def _event(i: int, user: str, name: str, props: dict, days_ago: float) -> dict:
+def _event(i: int, user: str, name: str, props: dict, days_ago: float) -> StoredEvent:
     at = NOW - timedelta(days=days_ago)
     return StoredEvent(
         shop_id=SHOP,
@@ -25,11 +28,29 @@ def _event(i: int, user: str, name: str, props: dict, days_ago: float) -> dict:
         properties=props,
         timestamp=at,
         received_at=at,
-    ).to_item()
+    )
+
+
+class _Archive:
+    """The events as the archive holds them (what the stream delivers to Firehose / the local archiver)."""
+
+    def __init__(self, root) -> None:
+        self.store = ParquetArchive(root)
+
+    def put_item(self, Item: StoredEvent) -> None:  # noqa: N803 (same call as the table's)
+        self.store.write("events", [event_row(Item)])
+
+
+@pytest.fixture
+def archived(aws, tmp_path):
+    """The moto clients with a local event archive configured (DuckDB over Parquet)."""
+    from kaeri.aws import AwsClients
+
+    return AwsClients(aws.settings.model_copy(update={"archive_path": str(tmp_path / "archive")}))
 
 
 def _seed(aws) -> None:
-    events = aws.table("events")
+    events = _Archive(aws.settings.archive_path)
     i = 0
     for u in range(8):
         order = {
@@ -79,12 +100,15 @@ def _seed(aws) -> None:
     aws.table("config").put_item(Item={"pk": f"SHOP#{SHOP}", "sk": "META"})
 
 
-def test_nightly_writes_recommendations_and_predictions(aws):
+def test_nightly_writes_recommendations_and_predictions(archived):
     from kaeri.predictions import nightly
 
+    aws = archived
     _seed(aws)
     result = nightly.run_shop(aws, SHOP, nightly.NightlyConfig(history_days=30), now=NOW)
-    assert result.events_read == 10
+    # 8 buyers x (tent, bag) + fresh: viewed tent, bought mug; three queries each read the 10 rows.
+    assert result.aggregate_rows == 18
+    assert result.rows_scanned == 3 * 10
     assert result.profiles_predicted == 40
 
     # Recommendations: the viewer of the tent is offered the tent and the bag that goes with it.
@@ -113,11 +137,26 @@ def test_nightly_writes_recommendations_and_predictions(aws):
     assert banded
 
 
-def test_handler_runs_every_shop(aws):
+def test_handler_fans_out_one_run_per_shop_then_runs_the_shop_it_is_given(archived):
+    import json
+
     import recommend_nightly
     from kaeri import clock
+    from kaeri.aws import AwsClients
 
+    invoked: list[dict] = []
+
+    class Lambda:
+        def invoke(self, FunctionName, InvocationType, Payload):  # noqa: N803 (boto3's names)
+            invoked.append({"to": FunctionName, "type": InvocationType, **json.loads(Payload)})
+
+    class Clients(AwsClients):
+        def client(self, service):
+            return Lambda() if service == "lambda" else super().client(service)
+
+    aws = Clients(archived.settings)
     _seed(aws)
+    aws.table("config").put_item(Item={"pk": "SHOP#shop2", "sk": "META"})
     recommend_nightly._clients = aws
     previous = clock.use(clock.ManualClock(NOW))
     context = SimpleNamespace(
@@ -127,7 +166,14 @@ def test_handler_runs_every_shop(aws):
         invoked_function_arn="arn:aws:lambda:ap-northeast-1:123456789012:function:recommend",
     )
     try:
-        out = recommend_nightly.handler({"history_days": 30}, context)
+        fanned = recommend_nightly.handler({"history_days": 30}, context)
+        assert fanned["fanned_out"] is True
+        assert invoked == [
+            {"to": context.invoked_function_arn, "type": "Event", "history_days": 30, "shop_id": s}
+            for s in (SHOP, "shop2")
+        ]
+        assert store.get_recommendations(aws, SHOP, "fresh", 3) == []  # nothing computed by the fan-out
+        out = recommend_nightly.handler(invoked[0] | {"to": None}, context)
     finally:
         clock.use(previous)
     assert [s["shop_id"] for s in out["shops"]] == [SHOP]

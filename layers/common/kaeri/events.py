@@ -11,6 +11,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from kaeri.clock import iso, parse_iso
 
+# Longer than any window read from the events table: history (365 days), interest (365), attribution (90).
+EVENTS_TTL_DAYS = 400
+
 EventType = Literal["track", "identify", "page", "screen", "alias", "group"]
 Source = Literal["segment", "shopify", "catalog", "kaeri"]
 
@@ -49,8 +52,12 @@ class StoredEvent(BaseModel):
     def identity(self) -> str:
         return customer_key(self.user_id, self.anonymous_id)
 
-    def to_item(self) -> dict[str, Any]:
-        """The DynamoDB item (resource-layer types: numbers as Decimal)."""
+    def to_item(self, ttl_days: int = EVENTS_TTL_DAYS) -> dict[str, Any]:
+        """The DynamoDB item (resource-layer types: numbers as Decimal).
+
+        `expires_at` (the table's TTL attribute) is `ttl_days` after the event was stored: DynamoDB
+        then deletes it; its history stays in the archive (docs/scale.md).
+        """
         ts = iso(self.timestamp)
         item: dict[str, Any] = {
             "pk": f"{self.shop_id}#{self.message_id}",
@@ -63,6 +70,7 @@ class StoredEvent(BaseModel):
             "ts": ts,
             "received_at": iso(self.received_at),
             "source": self.source,
+            "expires_at": int(self.received_at.timestamp()) + ttl_days * 86400,
         }
         for name in ("event", "user_id", "anonymous_id", "previous_id"):
             value = getattr(self, name)

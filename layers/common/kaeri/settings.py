@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kaeri.tables import TABLES
 
@@ -33,6 +33,12 @@ class Settings(BaseModel):
     ses_configuration_set: str = "kaeri"
     # S3 bucket the nightly report (functions/evaluate/evaluate_report.py) is written to.
     report_bucket: str | None = None
+    # The event archive (docs/scale.md): a local folder of Parquet (DuckDB), or Athena over Glue tables.
+    archive_path: str | None = None
+    archive_database: str | None = None
+    athena_workgroup: str = "kaeri"
+    # DynamoDB keeps an event this many days after it was stored (TTL); history lives in the archive.
+    events_ttl_days: int = Field(default=400, ge=366, le=3650)
     local: bool = False
 
     def table(self, logical: str) -> str:

@@ -187,6 +187,7 @@ MESSAGES = Table(
         ),
         Index("by_provider_id", Key("provider_message_id"), purpose="map SES feedback to our message"),
     ),
+    stream=True,  # feeds the event archive's message log
     ttl_attribute="expires_at",
     pii=True,
     purpose="send intents and the message log (status, skip reason, provider id)",

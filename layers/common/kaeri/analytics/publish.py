@@ -8,7 +8,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from kaeri.analytics.reader import KpiReader
+from kaeri.analytics.archive_reader import kpi_reader
 from kaeri.analytics.report import render
 from kaeri.analytics.summary import compute
 
@@ -34,7 +34,7 @@ def shop_ids(clients: Any) -> list[str]:
 
 
 def publish_report(clients: Any, bucket: str, shop_id: str, now: datetime) -> Published:
-    kpis = compute(KpiReader(clients).read(shop_id, until=now))
+    kpis = compute(kpi_reader(clients).read(shop_id, until=now))
     body = render(kpis, shop=shop_id).encode()
     keys = (f"reports/{shop_id}/{now:%Y-%m-%d}.html", f"reports/{shop_id}/latest.html")
     for key in keys:

@@ -384,13 +384,14 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
             responder.respond(target)
         timings["simulate"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        from kaeri.analytics.reader import KpiReader
+        from kaeri.analytics.archive_reader import kpi_reader
         from kaeri.analytics.report import render
         from kaeri.analytics.summary import compute, to_json
 
         # From the oldest imported order, so a customer who bought before day 0 is not a first-time buyer.
         since = start - timedelta(days=HISTORY_DAYS)
-        kpis = compute(KpiReader(stack.clients).read(stack.shop_id, since=since, until=end))
+        # SQL over the stack's event archive (DuckDB), as the nightly report does.
+        kpis = compute(kpi_reader(stack.clients).read(stack.shop_id, since=since, until=end))
         options.out.write_text(
             render(kpis, shop=f"{stack.shop_id} (demo, seed {options.seed})"), encoding="utf-8"
         )

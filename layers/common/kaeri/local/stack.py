@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from typing import Any, Protocol
 
 from kaeri import aws
 from kaeri import clock as kaeri_clock
+from kaeri.archive.local import LocalArchiver
+from kaeri.archive.store import ParquetArchive
 from kaeri.aws import AwsClients
 from kaeri.local import iam, inprocess, moto_speedups
 from kaeri.local.api import ApiServer
@@ -90,6 +93,7 @@ class LocalStack:
         poll_interval: float | None = None,
         inprocess_aws: bool = True,
         enforce_access: bool = True,
+        archive_dir: str | None = None,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -118,6 +122,9 @@ class LocalStack:
         # Each function's AWS calls are held to its grants in kaeri.access (kaeri.local.iam).
         self.enforce_access = enforce_access
         self.access: iam.LocalResources | None = None
+        # The event archive (Parquet, what Firehose writes to S3 on AWS); a fresh folder per stack.
+        self.archive_dir = archive_dir
+        self.archive: Any = None
         self.clock: kaeri_clock.Clock = kaeri_clock.SystemClock()
         self.runner = FunctionRunner(region)
         self.timers: list[Timer] = []
@@ -184,6 +191,7 @@ class LocalStack:
             table_prefix=self.table_prefix,
             api_url=self.api_url,
             line_api_endpoint=self.line.url,
+            archive_path=self.archive_dir or tempfile.mkdtemp(prefix="kaeri-archive-"),
             local=True,
         )
         self._set_env(bootstrap, None)
@@ -205,6 +213,7 @@ class LocalStack:
             iam.enforce(self.access)
 
         self.streams = StreamPoller(self.clients, self.runner, EVALUATE_STREAM, settings.table("events"))
+        self.archive = LocalArchiver(self.clients, ParquetArchive(str(settings.archive_path)))
         self.queue = QueuePoller(self.clients, self.runner, EVALUATE_FANOUT, self.resources.fanout_queue_url)
         self._add_timers()
         self._api.start()
@@ -258,6 +267,7 @@ class LocalStack:
             "KAERI_TABLE_PREFIX": settings.table_prefix,
             "KAERI_API_URL": settings.api_url,
             "KAERI_LINE_API_ENDPOINT": settings.line_api_endpoint,
+            "KAERI_ARCHIVE_PATH": settings.archive_path,
             "KAERI_LOCAL_MODE": "1",
             "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "kaeri"),
             "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Kaeri"),
@@ -438,6 +448,10 @@ class LocalStack:
         if self.queue:
             done += self.queue.poll_once()
         now = self.clock.now()
+        if self.archive:
+            done += self.archive.poll_once()
+            if self.archive.pending() and (due := self.next_due()) is not None and due <= now:
+                self.archive.flush()  # scheduled jobs (nightly, report) read the archive
         for timer in self.timers:
             done += timer.run_due(now)
         return done
@@ -452,6 +466,8 @@ class LocalStack:
             for _ in range(max_rounds):
                 done = self._round()
                 if not done:
+                    if self.archive:
+                        self.archive.flush()
                     return total
                 total += done
         raise DrainError(f"still busy after {max_rounds} rounds: a handler may be re-triggering itself")

@@ -1,13 +1,16 @@
 """The nightly job for one shop: recommendations into the customers table, predictions onto profiles.
 
-Reads the shop's recent events day by day (events index by_shop_time) and its profiles (customers
-index by_shop); clients are injected (kaeri.aws.AwsClients), so the same code runs on AWS, on the
-local stack and against moto in tests.
+Reads the shop's interaction aggregate, product categories and bought-together pairs with SQL over the
+event archive (kaeri/archive/sql: DuckDB locally, Athena on AWS) and its profiles (customers index
+by_shop), so one run's memory is bounded by the aggregate and the profiles, not by the event count.
+`run` fans out: one shop per run (an asynchronous invocation each on AWS). Clients are injected
+(kaeri.aws.AwsClients), so the same code runs on AWS, on the local stack and against moto in tests.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,13 +21,15 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from kaeri import clock
+from kaeri.archive import queries
+from kaeri.archive.engine import Engine, query_arrow
+from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
 from kaeri.predictions.recommender import Interactions, RecommenderConfig
 from kaeri.predictions.store import RECS_SK, customer_key, popular_key, together_key
 from kaeri.profiles.model import Predictions
 
-EVENT_KINDS = {"Order Completed": "purchase", "Product Added": "cart", "Product Viewed": "view"}
 REASONS = {0: "similar", 1: "rebuy", 2: "popular"}
 
 
@@ -44,7 +49,9 @@ class NightlyConfig:
 @dataclass
 class NightlyResult:
     shop_id: str
-    events_read: int = 0
+    aggregate_rows: int = 0  # (customer, product, kind) rows the recommender trained on
+    rows_scanned: int = 0  # archive rows the queries read (DuckDB)
+    bytes_scanned: int = 0  # what Athena billed
     customers_with_recs: int = 0
     popular_items: int = 0
     categories: int = 0
@@ -59,26 +66,6 @@ class NightlyResult:
 
 
 # --- reading -----------------------------------------------------------------------------------
-
-
-def read_events(clients: Any, shop_id: str, now: datetime, days: int) -> list[dict[str, Any]]:
-    table = clients.table("events")
-    items: list[dict[str, Any]] = []
-    for offset in range(days, -1, -1):
-        day = (now - timedelta(days=offset)).strftime("%Y-%m-%d")
-        kwargs: dict[str, Any] = {
-            "IndexName": "by_shop_time",
-            "KeyConditionExpression": Key("shop_day").eq(f"{shop_id}#{day}"),
-            "ProjectionExpression": "#t, #e, user_id, anonymous_id, properties, ts, message_id",
-            "ExpressionAttributeNames": {"#t": "type", "#e": "event"},
-        }
-        while True:
-            page = table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return items
 
 
 def read_profiles(clients: Any, shop_id: str) -> list[dict[str, Any]]:
@@ -110,63 +97,46 @@ def list_shops(clients: Any) -> list[str]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def to_interactions(
-    events: list[dict[str, Any]], now: datetime
-) -> tuple[Interactions | None, dict[str, str]]:
-    """Purchases (one row per product of an order), cart adds and views; plus product → category."""
-    users: list[str] = []
-    items: list[str] = []
-    kinds: list[str] = []
-    ages: list[float] = []
-    baskets: list[str | None] = []
-    categories: dict[str, str] = {}
+# The aggregate's kinds (kaeri/archive/sql/interactions.sql) -> the recommender's.
+AGGREGATE_KINDS = {"order": "purchase", "cart": "cart", "view": "view"}
 
-    def add(user: str, product: Any, kind: str, age: float, basket: str | None, category: Any) -> None:
-        if product in (None, ""):
-            return
-        users.append(user)
-        items.append(str(product))
-        kinds.append(kind)
-        ages.append(age)
-        baskets.append(basket)
-        if category:
-            categories[str(product)] = str(category)
 
-    for event in events:
-        kind = EVENT_KINDS.get(str(event.get("event") or ""))
-        if kind is None or event.get("type") != "track":
-            continue
-        if event.get("user_id"):
-            user = str(event["user_id"])
-        elif event.get("anonymous_id"):
-            user = f"anon:{event['anonymous_id']}"
-        else:
-            continue
-        age = (now - parse_iso(str(event["ts"]))).total_seconds() / 86400.0
-        props = event.get("properties") or {}
-        if kind == "purchase":
-            basket = str(props.get("order_id") or event.get("message_id") or "")
-            for line in props.get("products") or []:
-                add(
-                    user,
-                    line.get("product_id") or line.get("sku") or line.get("id"),
-                    kind,
-                    age,
-                    basket,
-                    line.get("category"),
-                )
-        else:
-            add(
-                user,
-                props.get("product_id") or props.get("sku") or props.get("id"),
-                kind,
-                age,
-                None,
-                props.get("category"),
-            )
-    if not items:
-        return None, categories
-    return Interactions.build(users, items, kinds, ages, baskets), categories
+def interactions_from_aggregate(aggregate: Any, now: datetime, max_repeat: int = 3) -> Interactions | None:
+    """Adapter from the SQL aggregate (customer, product, kind, count, last_at) to the recommender's input.
+
+    `aggregate` is a pyarrow Table (columnar, no Python object per row). Each row becomes up to
+    `max_repeat` interactions at its last time, purchases each with an occasion of its own so the
+    repeat term sees re-buyers; memory is bounded by the aggregate's size, not the event count.
+    """
+    import pyarrow.compute as pc
+
+    if aggregate.num_rows == 0:
+        return None
+    kinds = np.asarray(aggregate.column("kind").to_numpy(zero_copy_only=False), dtype=object)
+    kind_idx = np.full(kinds.size, -1, dtype=np.int64)
+    for name, mapped in AGGREGATE_KINDS.items():
+        kind_idx[kinds == name] = recommender.KINDS[mapped]
+    users = pc.dictionary_encode(aggregate.column("customer_id")).combine_chunks()
+    items = pc.dictionary_encode(aggregate.column("product_id")).combine_chunks()
+    last = (
+        aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]").astype(np.int64)
+    )
+    now_ms = int(now.timestamp() * 1000)
+    age = np.maximum((now_ms - last) / 86_400_000.0, 0.0)
+    repeat = np.minimum(aggregate.column("count").to_numpy().astype(np.int64), max_repeat)
+    repeat[kind_idx < 0] = 0
+    rows = np.repeat(np.arange(kinds.size), repeat)
+    kind = kind_idx[rows]
+    basket = np.where(kind == recommender.PURCHASE, np.arange(rows.size), -1).astype(np.int64)
+    return Interactions(
+        user=users.indices.to_numpy().astype(np.int64)[rows],
+        item=items.indices.to_numpy().astype(np.int64)[rows],
+        kind=kind,
+        age_days=age[rows],
+        basket=basket,
+        users=users.dictionary.to_pylist(),
+        items=items.dictionary.to_pylist(),
+    )
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -279,9 +249,59 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
+def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
+    """The recommender on the aggregate: its own aggregate input where it has one, else the adapter."""
+    fit_aggregate = getattr(recommender, "fit_aggregate", None)
+    if fit_aggregate is None:
+        data = interactions_from_aggregate(aggregate, now)
+        return recommender.fit(data, config.recommender)  # type: ignore[arg-type]
+    last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+    agg = recommender.InteractionAggregate(  # type: ignore[attr-defined]
+        customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
+        product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
+        kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
+        count=aggregate.column("count").to_numpy(),
+        last_at=last.astype(np.int64) / 1000.0,
+    )
+    return fit_aggregate(agg, now, config.recommender)
+
+
+@dataclass
+class Computed:
+    model: Any  # recommender.ItemItemModel | None (no interactions)
+    categories: dict[str, str]
+    aggregate_rows: int
+
+
+def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config: NightlyConfig) -> Computed:
+    """SQL over the archive (aggregate, categories, bought-together), then the recommender; no writes."""
+    params = queries.period_params(shop_id, now - timedelta(days=config.history_days), now)
+    aggregate = query_arrow(engine, "interactions", params)
+    rows = aggregate.num_rows
+    if rows == 0:
+        return Computed(None, {}, rows)
+    model = _fit(aggregate, now, config)
+    del aggregate
+    categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
+    pairs = engine.query("together", {**params, "together_n": config.together_n})
+    index = model.item_index
+    together: dict[int, list[tuple[int, float]]] = {}
+    for row in pairs:
+        a, b = index.get(str(row["product_id"])), index.get(str(row["other_id"]))
+        if a is not None and b is not None:
+            together.setdefault(a, []).append((b, float(row["score"])))
+    model.together = together
+    return Computed(model, categories, rows)
+
+
 def run_shop(
-    clients: Any, shop_id: str, config: NightlyConfig | None = None, now: datetime | None = None
+    clients: Any,
+    shop_id: str,
+    config: NightlyConfig | None = None,
+    now: datetime | None = None,
+    engine: Engine | None = None,
 ) -> NightlyResult:
+    """One shop: the interaction aggregate from the archive (SQL), the recommender, predictions."""
     import time
 
     config = config or NightlyConfig()
@@ -291,11 +311,13 @@ def run_shop(
     computed_at = iso(now)
     table = clients.table("customers")
 
-    events = read_events(clients, shop_id, now, config.history_days)
-    result.events_read = len(events)
-    data, categories = to_interactions(events, now)
-    if data is not None:
-        model = recommender.fit(data, config.recommender)
+    engine = engine or archive_engine(clients)
+    if engine is None:
+        raise ValueError("no event archive configured (KAERI_ARCHIVE_PATH or KAERI_ARCHIVE_DATABASE)")
+    computed = compute_recommendations(engine, shop_id, now, config)
+    result.aggregate_rows = computed.aggregate_rows
+    if computed.model is not None:
+        model, categories = computed.model, computed.categories
         top, scores, reasons = model.recommend_all(config.top_n)
         popular = model.popular(config.popular_n)
         by_category = recommender.category_popularity(model, categories, config.popular_n)
@@ -333,9 +355,24 @@ def run_shop(
     result.bgnbd_params = params
     result.profiles_predicted = write_predictions(clients, shop_id, predictions)
     result.seconds = time.perf_counter() - started
+    stats = getattr(engine, "stats", None)
+    result.rows_scanned = getattr(stats, "rows_scanned", 0)
+    result.bytes_scanned = getattr(stats, "bytes_scanned", 0)
     return result
 
 
-def run(clients: Any, shop_id: str | None = None, config: NightlyConfig | None = None) -> list[NightlyResult]:
-    shops = [shop_id] if shop_id else list_shops(clients)
+def run(
+    clients: Any,
+    shop_id: str | None = None,
+    config: NightlyConfig | None = None,
+    fan_out: Callable[[str], None] | None = None,
+) -> list[NightlyResult]:
+    """One shop, or every shop: each handed to `fan_out` (its own run) when given, else run here in turn."""
+    if shop_id:
+        return [run_shop(clients, shop_id, config)]
+    shops = list_shops(clients)
+    if fan_out is not None:
+        for shop in shops:
+            fan_out(shop)
+        return [NightlyResult(shop_id=shop) for shop in shops]
     return [run_shop(clients, shop, config) for shop in shops]

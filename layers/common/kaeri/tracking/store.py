@@ -35,15 +35,15 @@ class EventStore:
     def __init__(self, clients: AwsClients) -> None:
         self._client = clients.dynamodb
         self._table = clients.settings.table("events")
+        self._ttl_days = clients.settings.events_ttl_days
 
-    @staticmethod
-    def prepare(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    def prepare(self, events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
         """Every event as a DynamoDB item, or InvalidRequest (nothing written) naming what cannot be."""
         items: list[dict[str, Any]] = []
         errors: list[ItemError] = []
         for index, event in enumerate(events):
             try:
-                items.append(serialize(event.to_item()))
+                items.append(serialize(event.to_item(self._ttl_days)))
             except (TypeError, ValueError, ArithmeticError) as exc:
                 # kaeri.tracking.validation refuses all of these first; this is the last guard.
                 errors.append(ItemError(index, "body", f"cannot be stored: {type(exc).__name__}"))

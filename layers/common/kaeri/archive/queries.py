@@ -1,0 +1,116 @@
+"""The archive's SQL: one file per query under sql/, parsed once, bound and rendered per engine.
+
+A query names the views it reads (`events`, `messages`, `orders`, `cancellations`: files under
+sql/views/); they are prepended as CTEs, so the dedup rule (one row per message id, a message's latest
+version) is written once. Parameters are `:name` placeholders, bound as SQL literals through sqlglot's
+syntax tree (never string formatting). The source is written for DuckDB and transpiled to Trino for
+Athena; tests check both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+SOURCE_DIALECT = "duckdb"
+ATHENA_DIALECT = "trino"
+BASE_TABLES = {"archive_events": "events", "archive_messages": "messages"}
+VIEW_ORDER = ("events", "messages", "cancellations", "orders")  # dependencies first
+
+
+def _read(name: str) -> str:
+    return resources.files("kaeri.archive").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def query_names() -> list[str]:
+    folder = resources.files("kaeri.archive").joinpath("sql")
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+
+@cache
+def _parsed(name: str) -> exp.Expression:
+    return sqlglot.parse_one(_read(name), read=SOURCE_DIALECT)
+
+
+def _tables(tree: exp.Expression) -> set[str]:
+    return {t.name for t in tree.find_all(exp.Table)}
+
+
+def _needed_views(tree: exp.Expression) -> list[str]:
+    needed: set[str] = set()
+    frontier = _tables(tree) & set(VIEW_ORDER)
+    while frontier:
+        view = frontier.pop()
+        if view in needed:
+            continue
+        needed.add(view)
+        frontier |= _tables(_parsed(f"views/{view}")) & set(VIEW_ORDER)
+    return [v for v in VIEW_ORDER if v in needed]
+
+
+@cache
+def assembled(name: str) -> exp.Expression:
+    """The query with the views it reads as leading CTEs (unbound)."""
+    tree = _parsed(name).copy()
+    views = _needed_views(tree)
+    if not views:
+        return tree
+    key = "with_" if "with_" in type(tree).arg_types else "with"
+    existing = tree.args.get(key)
+    ctes = [
+        exp.CTE(this=_parsed(f"views/{v}").copy(), alias=exp.TableAlias(this=exp.to_identifier(v)))
+        for v in views
+    ]
+    if existing is not None:
+        ctes += list(existing.expressions)
+    tree.set(key, exp.With(expressions=ctes))
+    return tree
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        return exp.cast(exp.Literal.string(naive.isoformat(sep=" ", timespec="milliseconds")), "TIMESTAMP")
+    if isinstance(value, date):
+        return exp.Literal.string(value.isoformat())
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"unsupported parameter value {value!r}")
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def period_params(shop_id: str, since: datetime, until: datetime) -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "since": since,
+        "until": until,
+        "since_day": since.astimezone(UTC).date(),
+        "until_day": until.astimezone(UTC).date(),
+    }
+
+
+def bind(name: str, params: dict[str, Any], tables: dict[str, str] | None = None) -> exp.Expression:
+    """The query with placeholders replaced by literals and base tables renamed (e.g. to Glue tables)."""
+    tree = assembled(name).copy()
+    wanted = {p.name for p in tree.find_all(exp.Placeholder)}
+    missing = wanted - set(params)
+    if missing:
+        raise ValueError(f"query {name!r} needs parameters {sorted(missing)}")
+    tree = tree.transform(
+        lambda node: _literal(params[node.name]) if isinstance(node, exp.Placeholder) else node
+    )
+    if tables:
+        for table in tree.find_all(exp.Table):
+            if table.name in tables:
+                table.replace(exp.to_table(tables[table.name]).as_(table.alias_or_name))
+    return tree
+
+
+def render(name: str, params: dict[str, Any], dialect: str, tables: dict[str, str] | None = None) -> str:
+    return bind(name, params, tables).sql(dialect=dialect, pretty=True)
