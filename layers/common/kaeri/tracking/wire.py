@@ -25,7 +25,13 @@ CORS_HEADERS = {
 }
 
 # The `code` beside `errors[]`: Segment's and RudderStack's SDKs read `code` and `message`.
-ERROR_CODES = {400: "invalid_request", 401: "unauthorized", 413: "too_large", 503: "unavailable"}
+ERROR_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    413: "too_large",
+    503: "unavailable",
+}
 
 
 def header(headers: dict[str, str] | None, name: str) -> str | None:
