@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from kaeri.topology import ROUTES
+from kaeri.topology import ROUTES, TRACK_API
+from kaeri.tracking import wire
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.function import KaeriFunction
@@ -29,6 +30,9 @@ class Api(Construct):
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # SDKs gzip JSON bodies (Content-Encoding: gzip, Content-Type: application/json): as a
+            # binary type they reach Lambda intact, base64-encoded, and track-api decodes both layers.
+            binary_media_types=list(c.API_BINARY_MEDIA_TYPES),
             deploy_options=apigw.StageOptions(
                 stage_name=c.API_STAGE,
                 throttling_rate_limit=c.API_THROTTLE_RATE,
@@ -61,6 +65,13 @@ class Api(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.rest_api.deployment_stage.node.add_dependency(self.execution_logs)
+        # Errors the gateway answers itself (throttling, a missing route) carry CORS headers too, so a
+        # browser page sees the status instead of an opaque CORS failure.
+        cors = {k: f"'{v}'" for k, v in wire.CORS_HEADERS.items()}
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.rest_api.add_gateway_response(
+                f"Cors{response_type.response_type}", type=response_type, response_headers=cors
+            )
         # Required path parameters are enforced here. Body validation applies only to methods that
         # declare a model, and none does: the handlers answer the Segment-style 400 that names the item
         # index and field, which a gateway model error could not.
@@ -108,6 +119,14 @@ class Api(Construct):
                 for p in route.path.split("/")
                 if p.startswith("{")
             }
+            if route.function == TRACK_API and resource.default_cors_preflight_options is None:
+                # Browser SDKs post cross-origin with the write key: answer their preflight here.
+                resource.add_cors_preflight(
+                    allow_origins=[wire.CORS_HEADERS["Access-Control-Allow-Origin"]],
+                    allow_headers=list(wire.CORS_ALLOW_HEADERS),
+                    allow_methods=list(wire.CORS_ALLOW_METHODS),
+                    max_age=Duration.seconds(wire.CORS_MAX_AGE),
+                )
             resource.add_method(
                 route.method,
                 integrations[route.function.name],

@@ -83,6 +83,8 @@ BOUNCE_RATE_ALARM = 0.05
 COMPLAINT_RATE_ALARM = 0.001
 
 # Names of CloudFormation outputs the CLI reads with `--stack NAME`.
+API_BINARY_MEDIA_TYPES = ("application/json", "application/gzip")
+
 OUTPUT_API_URL = "ApiUrl"
 OUTPUT_TABLE_PREFIX = "TablePrefix"
 OUTPUT_REGION = "Region"

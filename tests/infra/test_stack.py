@@ -141,6 +141,25 @@ def test_api_routes_equal_topology_routes_and_each_proxies_to_its_function(synth
     assert deployed == {(r.method, r.path, f"kaeri-{r.function.name}") for r in ROUTES}
 
 
+def test_api_takes_gzip_bodies_and_answers_browser_preflight_with_cors(synth):
+    (api,) = synth.resources("AWS::ApiGateway::RestApi").values()
+    assert "application/json" in api["Properties"]["BinaryMediaTypes"]
+    paths = _resource_paths(synth)
+    preflight = {
+        paths[m["Properties"]["ResourceId"]["Ref"]]
+        for m in synth.resources("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    }
+    assert {r.path for r in ROUTES if r.function.name == "track-api"} <= preflight
+    gateway = synth.resources("AWS::ApiGateway::GatewayResponse").values()
+    assert {g["Properties"]["ResponseType"] for g in gateway} >= {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in gateway:
+        assert (
+            response["Properties"]["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+            == "'*'"
+        )
+
+
 def test_api_stage_is_throttled_and_access_logged(synth):
     (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
