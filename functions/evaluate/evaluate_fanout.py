@@ -12,9 +12,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import handle_fanout_message
+from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from kaeri.aws import AwsClients
 from kaeri.journeys.step import StepChecker
+from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 
 
 @cache

@@ -8,10 +8,11 @@ from aws_lambda_powertools import Logger
 from kaeri import clock
 from kaeri.analytics.publish import publish_report, shop_ids
 from kaeri.aws import AwsClients
+from kaeri.pii import MaskingFormatter
 from kaeri.settings import get_settings
 from kaeri.tracing import tracer
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 
 
 @logger.inject_lambda_context

@@ -10,9 +10,10 @@ from aws_lambda_powertools import Logger
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import run_schedule
+from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
 
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 
 
 @cache

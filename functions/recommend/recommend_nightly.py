@@ -14,10 +14,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from kaeri.aws import AwsClients
+from kaeri.pii import MaskingFormatter
 from kaeri.predictions import nightly
 from kaeri.tracing import tracer
 
-logger = Logger(service="kaeri-recommend")
+logger = Logger(service="kaeri-recommend", logger_formatter=MaskingFormatter())
 _clients: AwsClients | None = None
 
 

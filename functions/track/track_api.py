@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from kaeri import shops
 from kaeri.aws import AwsClients
+from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
 from kaeri.tracking import wire
 from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server, basic_auth_user
@@ -26,7 +27,7 @@ from kaeri.tracking.ingest import IngestService, parse_json_body
 # webhooks and recommendations import their modules on first use, which keeps the cold start short.
 # Query parameters are validated by kaeri.tracking.recommendations, so Powertools' OpenAPI
 # validation (and its import cost on every cold start) is not needed.
-logger = Logger()
+logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 metrics = Metrics()
 app = APIGatewayRestResolver(
     cors=CORSConfig(

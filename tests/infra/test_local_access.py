@@ -68,7 +68,7 @@ def test_transact_writes_are_judged_per_item(stack):
             lambda s: s.clients.stepfunctions.start_execution(stateMachineArn=s.resources.state_machine_arn),
         ),
         (
-            "track-api",
+            "evaluate-stream",
             lambda s: s.clients.secretsmanager.get_secret_value(SecretId=s.resources.link_secret_name),
         ),
         ("links-api", lambda s: s.clients.sns.publish(PhoneNumber="+819012345678", Message="x")),

@@ -157,7 +157,9 @@ CONFIG = Table(
     logical="config",
     partition=PK,  # SHOP#{shop} | KEY#{sha256(write key)} | SCENARIO#{shop}#{id} | TEMPLATE#{shop}#{id}
     sort=SK,  # META | V#{version:06d} | LATEST
-    purpose="shops, write keys, scenario and template versions, shop-wide rules",
+    purpose="shops, key digests, scenario and template versions, shop-wide rules",
+    # Shopify webhook secrets must be readable to verify HMACs, so they are kept under the CMK.
+    pii=True,
 )
 
 JOURNEYS = Table(

@@ -60,14 +60,16 @@ class DemoError(RuntimeError):
 
 
 class Http:
-    """The shop's side of the wire: the Segment and catalog endpoints with the write key."""
+    """The shop's side of the wire: the storefront's events with the (public) write key, the catalog
+    feed from the shop's backend with the (secret) server key."""
 
-    def __init__(self, api_url: str, write_key: str) -> None:
+    def __init__(self, api_url: str, write_key: str, server_key: str) -> None:
         import requests
 
         self.api_url = api_url
         self.session = requests.Session()
         self.session.auth = (write_key, "")
+        self.server_auth = (server_key, "")
         self.calls = 0  # tracking events (Segment calls) sent
         self.requests = 0  # POST /v1/batch requests
 
@@ -83,7 +85,10 @@ class Http:
     def catalog(self, products: list[dict[str, Any]]) -> None:
         for i in range(0, len(products), 100):
             response = self.session.put(
-                f"{self.api_url}/v1/catalog/products", json={"products": products[i : i + 100]}, timeout=60
+                f"{self.api_url}/v1/catalog/products",
+                json={"products": products[i : i + 100]},
+                auth=self.server_auth,
+                timeout=60,
             )
             if response.status_code != 200:
                 raise DemoError(
@@ -324,7 +329,7 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
         pushed = install(stack, warnings)
         timings["install"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        http = Http(stack.api_url, stack.write_key)
+        http = Http(stack.api_url, stack.write_key, stack.server_key)
         rng = random.Random(options.seed + 7)
         shop = SyntheticShop(options.customers, options.seed, start, options.days) if replay is None else None
         responder = Responder(stack, http, rng, warnings)
