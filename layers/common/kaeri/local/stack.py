@@ -448,10 +448,9 @@ class LocalStack:
         if self.queue:
             done += self.queue.poll_once()
         now = self.clock.now()
-        if self.archive:
-            done += self.archive.poll_once()
-            if self.archive.pending() and (due := self.next_due()) is not None and due <= now:
-                self.archive.flush()  # scheduled jobs (nightly, report) read the archive
+        if self.archive and (due := self.next_due()) is not None and due <= now:
+            self.archive.poll_once()  # scheduled jobs (nightly, report) read the archive: bring it up to date
+            self.archive.flush()
         for timer in self.timers:
             done += timer.run_due(now)
         return done
@@ -466,7 +465,8 @@ class LocalStack:
             for _ in range(max_rounds):
                 done = self._round()
                 if not done:
-                    if self.archive:
+                    if self.archive:  # quiet: deliver what was stored to the archive (Firehose's flush)
+                        self.archive.poll_once()
                         self.archive.flush()
                     return total
                 total += done
