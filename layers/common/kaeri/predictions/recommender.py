@@ -43,6 +43,7 @@ class RecommenderConfig:
     # Defaults = the winner of `kaeri eval recs`'s search on the July validation month (docs/predictions.md).
     weights: dict[str, float] = field(default_factory=lambda: {"purchase": 1.0, "cart": 0.5, "view": 0.15})
     half_life_days: float = 120.0  # interaction weight halves every this many days
+    repeat_half_life_days: float = 120.0  # the same, for ranking a customer's own items to re-buy
     neighbours: int = 100  # similar items kept per item (k)
     weighting: str = "bm25"  # one of WEIGHTINGS: how a customer's (item, weight) entries are re-weighted
     bm25_k1: float = 1.2  # BM25 term saturation
@@ -51,6 +52,7 @@ class RecommenderConfig:
     repeat_weight: float = 1.0  # how much a re-buyable item the customer bought counts
     repeat_rate_threshold: float = 0.25  # share of buyers who re-buy above which an item is re-buyable
     repeat_prior: float = 5.0  # pseudo-buyers shrinking an item's repeat rate towards the shop's
+    repeat_floor: float = 0.2  # re-buy term × max(item's repeat rate, floor): 1 ignores the item's rate
     max_user_items: int = 400  # a customer's heaviest items entering the similarity (bounds pair work)
     block_cells: int = 2_000_000  # scratch per block: expanded pairs and rows × items cells
     popularity_weight: float = 1e-3  # popularity's share of the score (breaks ties, fills short lists)
@@ -68,8 +70,8 @@ class RecommenderConfig:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {self.weighting!r}")
         if self.neighbours < 1 or self.max_user_items < 1 or self.block_cells < 1:
             raise ValueError("neighbours, max_user_items and block_cells must be at least 1")
-        if self.half_life_days <= 0:
-            raise ValueError("half_life_days must be positive")
+        if self.half_life_days <= 0 or self.repeat_half_life_days <= 0:
+            raise ValueError("half_life_days and repeat_half_life_days must be positive")
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class Pairs:
     user: IntArray
     item: IntArray
     weight: Array  # kind-weighted, recency-decayed sum of the interactions
+    recent: Array  # the same with the repeat half-life (ranks the customer's own items)
     bought: IntArray  # distinct purchase occasions (orders or days) of that item by that customer
     users: list[str]
     items: list[str]
@@ -173,16 +176,19 @@ def _epoch_seconds(values: Sequence[datetime | str | float]) -> Array:
 
 def pairs_from_interactions(data: Interactions, config: RecommenderConfig) -> Pairs:
     n_items = len(data.items)
-    decay = np.power(0.5, np.maximum(data.age_days, 0.0) / config.half_life_days)
-    w = config.kind_weights()[data.kind] * decay
+    age = np.maximum(data.age_days, 0.0)
+    kind_w = config.kind_weights()[data.kind]
+    w = kind_w * np.power(0.5, age / config.half_life_days)
+    wr = kind_w * np.power(0.5, age / config.repeat_half_life_days)
     keep = w > 0
-    user, item, w = data.user[keep], data.item[keep], w[keep]
+    user, item, w, wr = data.user[keep], data.item[keep], w[keep], wr[keep]
     purchase = data.kind[keep] == PURCHASE
     basket = data.basket[keep]
     key = user * n_items + item
     uniq, inv = np.unique(key, return_inverse=True)
     inv = inv.ravel()
     weight = np.bincount(inv, weights=w, minlength=uniq.size)
+    recent = np.bincount(inv, weights=wr, minlength=uniq.size)
     occasion = np.where(purchase, basket, -1)
     occ = np.unique(np.column_stack([inv[purchase], occasion[purchase]]), axis=0)
     bought = (
@@ -190,7 +196,7 @@ def pairs_from_interactions(data: Interactions, config: RecommenderConfig) -> Pa
         if occ.size
         else np.zeros(uniq.size, dtype=np.int64)
     )
-    return Pairs(uniq // n_items, uniq % n_items, weight, bought, list(data.users), list(data.items))
+    return Pairs(uniq // n_items, uniq % n_items, weight, recent, bought, list(data.users), list(data.items))
 
 
 def pairs_from_aggregate(agg: InteractionAggregate, now: datetime, config: RecommenderConfig) -> Pairs:
@@ -208,12 +214,14 @@ def pairs_from_aggregate(agg: InteractionAggregate, now: datetime, config: Recom
         raise ValueError("interaction counts must be non-negative")
     age = np.maximum((now.timestamp() - _epoch_seconds(agg.last_at)) / 86400.0, 0.0)
     w = config.kind_weights()[kind] * count * np.power(0.5, age / config.half_life_days)
+    wr = config.kind_weights()[kind] * count * np.power(0.5, age / config.repeat_half_life_days)
     n_items = item_names.size
     key = user.ravel().astype(np.int64) * n_items + item.ravel()
     keep = w > 0
     uniq, inv = np.unique(key[keep], return_inverse=True)
     inv = inv.ravel()
     weight = np.bincount(inv, weights=w[keep], minlength=uniq.size)
+    recent = np.bincount(inv, weights=wr[keep], minlength=uniq.size)
     bought = np.bincount(
         inv, weights=np.where(kind[keep] == PURCHASE, count[keep], 0.0), minlength=uniq.size
     ).astype(np.int64)
@@ -221,6 +229,7 @@ def pairs_from_aggregate(agg: InteractionAggregate, now: datetime, config: Recom
         uniq // n_items,
         uniq % n_items,
         weight,
+        recent,
         bought,
         [str(u) for u in user_names],
         [str(i) for i in item_names],
@@ -334,6 +343,7 @@ class ItemItemModel:
     user_ptr: IntArray  # CSR over users of their (item, weight, bought) history
     user_item: IntArray
     user_weight: NDArray[np.float32]
+    user_recent: NDArray[np.float32]  # the same weights with the repeat half-life
     user_bought: IntArray  # distinct purchase occasions of that item by that customer
     popularity: Array  # per item: decayed count of distinct customers
     repeat_rate: Array  # per item: smoothed share of buyers who bought it again
@@ -362,7 +372,11 @@ class ItemItemModel:
 
     def recommend_all(self, n: int = 10) -> tuple[IntArray, Array, NDArray[np.int8]]:
         """Top-n item indexes, scores and reasons for every user (reason 0 similar, 1 re-buy, 2 popular)."""
-        n_users, n_items = len(self.users), len(self.items)
+        return self.recommend_rows(np.arange(len(self.users), dtype=np.int64), n)
+
+    def recommend_rows(self, user_rows: IntArray, n: int = 10) -> tuple[IntArray, Array, NDArray[np.int8]]:
+        """`recommend_all` for the given user indexes only (rows of the result follow `user_rows`)."""
+        n_users, n_items = len(user_rows), len(self.items)
         top = np.zeros((n_users, n), dtype=np.int64)
         scores = np.full((n_users, n), -np.inf)
         reasons = np.full((n_users, n), 2, dtype=np.int8)
@@ -374,11 +388,10 @@ class ItemItemModel:
         for start in range(0, n_users, chunk):
             stop = min(start + chunk, n_users)
             rows = stop - start
-            lo, hi = self.user_ptr[start], self.user_ptr[stop]
-            local_user = np.repeat(np.arange(rows), np.diff(self.user_ptr[start : stop + 1]))
-            items = self.user_item[lo:hi]
-            weights = self.user_weight[lo:hi].astype(np.float64)
-            bought = self.user_bought[lo:hi]
+            local_user, entry = _expand(self.user_ptr, np.asarray(user_rows[start:stop], dtype=np.int64))
+            items = self.user_item[entry]
+            weights = self.user_weight[entry].astype(np.float64)
+            bought = self.user_bought[entry]
             # Similar items: history × sparse neighbours, summed into this chunk's rows.
             owner, pos = _expand(self.neighbour_ptr, items)
             flat = local_user[owner] * n_items + self.neighbour_item[pos]
@@ -387,13 +400,18 @@ class ItemItemModel:
             peak = sim.max(axis=1, keepdims=True)
             np.divide(sim, peak, out=sim, where=peak > 0)
             # The customer's own items: re-buyable ones score, one-off purchases are left out.
+            recent = self.user_recent[entry].astype(np.float64)
             own_peak = np.zeros(rows)
-            np.maximum.at(own_peak, local_user, weights)
-            own = weights / np.maximum(own_peak[local_user], 1e-12)
+            np.maximum.at(own_peak, local_user, recent)
+            own = recent / np.maximum(own_peak[local_user], 1e-12)
             rebuy = (bought >= 2) | (rebuyable_item[items] & (bought >= 1))
             viewed_only = bought == 0
             repeat_score = np.where(
-                rebuy, self.config.repeat_weight * own * np.maximum(self.repeat_rate[items], 0.2), 0.0
+                rebuy,
+                self.config.repeat_weight
+                * own
+                * np.maximum(self.repeat_rate[items], self.config.repeat_floor),
+                0.0,
             )
             repeat_score = np.where(viewed_only, 0.5 * self.config.repeat_weight * own, repeat_score)
             total = sim + self.config.popularity_weight * pop
@@ -431,7 +449,7 @@ def fit_pairs(
     n_users, n_items = len(pairs.users), len(pairs.items)
     order = np.lexsort((pairs.item, pairs.user))
     pu, pi = pairs.user[order], pairs.item[order]
-    weight, bought = pairs.weight[order], pairs.bought[order]
+    weight, recent, bought = pairs.weight[order], pairs.recent[order], pairs.bought[order]
 
     # Popularity: decayed weight of distinct customers, and per-item repeat rate (smoothed).
     popularity = np.bincount(pi, weights=np.minimum(weight, 1.0), minlength=n_items)
@@ -465,6 +483,7 @@ def fit_pairs(
         user_ptr=user_ptr,
         user_item=pi,
         user_weight=weight.astype(np.float32),
+        user_recent=recent.astype(np.float32),
         user_bought=bought,
         popularity=popularity,
         repeat_rate=repeat_rate,
@@ -501,21 +520,17 @@ def bought_together(
     small = sizes[basket] <= 50  # a wholesale order of hundreds of lines says little about pairs
     basket, item = basket[small], item[small]
     counts = np.bincount(item, minlength=n_items).astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, basket[1:] != basket[:-1]])
-    ends = np.r_[starts[1:], basket.size]
-    left: list[IntArray] = []
-    right: list[IntArray] = []
-    for lo, hi in zip(starts, ends, strict=True):
-        if hi - lo < 2:
-            continue
-        members = item[lo:hi]
-        a, b = np.meshgrid(members, members, indexing="ij")
-        off = a != b
-        left.append(a[off])
-        right.append(b[off])
-    if not left:
+    # Every ordered pair of distinct items within one basket (baskets are sorted, ≤ 50 lines each).
+    _, basket = np.unique(basket, return_inverse=True)
+    basket = basket.ravel()
+    ptr = np.zeros(int(basket.max(initial=-1)) + 2, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(basket))
+    owner, pos = _expand(ptr, basket)
+    left, right = item[owner], item[pos]
+    off = left != right
+    if not off.any():
         return {}
-    pair_key = np.concatenate(left) * n_items + np.concatenate(right)
+    pair_key = left[off] * n_items + right[off]
     keys, together = np.unique(pair_key, return_counts=True)
     src, dst = keys // n_items, keys % n_items
     ok = together >= min_count
@@ -523,11 +538,11 @@ def bought_together(
     score = together / np.sqrt(counts[src] * counts[dst])
     order = np.lexsort((-score, src))
     src, dst, score = src[order], dst[order], score[order]
+    rank = np.arange(src.size) - np.searchsorted(src, src, side="left")
+    src, dst, score = src[rank < n], dst[rank < n], score[rank < n]
     out: dict[int, list[tuple[int, float]]] = {}
     for s, d, v in zip(src.tolist(), dst.tolist(), score.tolist(), strict=True):
-        lst = out.setdefault(s, [])
-        if len(lst) < n:
-            lst.append((d, v))
+        out.setdefault(s, []).append((d, v))
     return out
 
 
