@@ -501,13 +501,16 @@ def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) 
 
 
 OURS_AXES: dict[str, list[Any]] = {
-    # First value of each axis = the starting point of the coordinate search.
+    # First value of each axis = the starting point of the coordinate search (the old defaults).
+    "repeat_rate_threshold": [0.25, 0.1, 0.0],
+    "repeat_weight": [1.0, 3.0, 6.0, 12.0],
     "weighting": ["bm25", "tfidf", "damped", "none"],
-    "neighbours": [100, 25, 50, 200, 400],
-    "half_life_days": [120.0, 30.0, 60.0, 240.0, 1000.0],
-    "repeat_weight": [1.0, 0.25, 0.5, 2.0, 4.0],
-    "bm25_k1": [1.2, 0.5, 3.0],
-    "bm25_b": [0.75, 0.25, 1.0],
+    "neighbours": [100, 50, 200],
+    "half_life_days": [120.0, 60.0, 240.0],
+    "repeat_half_life_days": [120.0, 60.0, 365.0],
+    "repeat_floor": [0.2, 0.5, 1.0],
+    "bm25_k1": [1.2, 3.0],
+    "bm25_b": [0.75, 0.25],
 }
 ALS_AXES: dict[str, list[Any]] = {
     "factors": [32, 64, 128, 256],
@@ -516,8 +519,8 @@ ALS_AXES: dict[str, list[Any]] = {
     "iterations": [15, 30],
 }
 BM25_AXES: dict[str, list[Any]] = {
-    "K": [20, 50, 100, 200, 500],
-    "K1": [0.6, 1.2, 2.0],
+    "K": [50, 100, 200, 500, 1000, 2000],
+    "K1": [0.6, 1.2, 2.0, 3.0],
     "B": [0.25, 0.5, 0.75, 1.0],
 }
 

@@ -306,7 +306,7 @@ def item_neighbours(
         owner, pos = _expand(user_ptr, i_user[entries])
         flat = entry_item[owner] * n_items + u_item[pos]
         dots = np.bincount(flat, weights=i_val[entries][owner] * u_val[pos], minlength=rows * n_items)
-        sims = dots.reshape(rows, n_items)
+        sims = dots.astype(np.float64, copy=False).reshape(rows, n_items)
         denom = norm[a:b, None] * norm[None, :]
         np.divide(sims, denom, out=sims, where=denom > 0)
         sims[np.arange(rows), np.arange(a, b)] = 0.0
@@ -396,7 +396,8 @@ class ItemItemModel:
             owner, pos = _expand(self.neighbour_ptr, items)
             flat = local_user[owner] * n_items + self.neighbour_item[pos]
             contrib = weights[owner] * self.neighbour_sim[pos]
-            sim = np.bincount(flat, weights=contrib, minlength=rows * n_items).reshape(rows, n_items)
+            sim = np.bincount(flat, weights=contrib, minlength=rows * n_items).astype(np.float64, copy=False)
+            sim = sim.reshape(rows, n_items)
             peak = sim.max(axis=1, keepdims=True)
             np.divide(sim, peak, out=sim, where=peak > 0)
             # The customer's own items: re-buyable ones score, one-off purchases are left out.
@@ -432,10 +433,8 @@ class ItemItemModel:
             why = np.where(np.take_along_axis(sim, best, axis=1) > 0, 0, 2).astype(np.int8)
             own_flat = np.sort(local_user[rebuy | viewed_only] * n_items + items[rebuy | viewed_only])
             best_flat = np.arange(rows)[:, None] * n_items + best
-            hit = np.searchsorted(own_flat, best_flat)
-            is_own = (hit < own_flat.size) & (
-                own_flat[np.minimum(hit, max(own_flat.size - 1, 0))] == best_flat
-            )
+            hit = np.minimum(np.searchsorted(own_flat, best_flat), max(own_flat.size - 1, 0))
+            is_own = (own_flat[hit] == best_flat) if own_flat.size else np.zeros(best.shape, dtype=bool)
             why[is_own] = 1
             top[start:stop, :width] = best
             scores[start:stop, :width] = best_scores
