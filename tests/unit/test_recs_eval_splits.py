@@ -93,3 +93,32 @@ def test_coordinate_search_sweeps_one_axis_at_a_time_from_the_first_values():
     assert trials[0]["params"] == {"a": 0, "b": 0}
     assert len(trials) < 5 * 3  # fewer than the full grid, each configuration scored once
     assert len({tuple(sorted(t["params"].items())) for t in trials}) == len(trials)
+
+
+CSV_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+
+
+def test_kaeri_eval_recs_prints_the_search_and_the_report(tmp_path, monkeypatch):
+    from kaeri.cli import app
+    from kaeri.predictions import evaluation
+    from typer.testing import CliRunner
+
+    lines = []
+    for n, (month, day) in enumerate([(3, 1), (6, 20), (7, 10), (8, 15), (9, 20)]):
+        for c in range(6):
+            for code in ("10001", "10002") if c % 2 else ("10002", "10003"):
+                lines.append(
+                    f"{500000 + n * 10 + c},{code},X,1,2011-{month:02d}-{day:02d} 10:00:00,1.0,{1000 + c}.0,UK\n"
+                )
+    path = tmp_path / "shop.csv"
+    path.write_text(CSV_HEADER + "".join(lines))
+    monkeypatch.setattr(evaluation, "OURS_AXES", {"weighting": ["bm25", "none"], "neighbours": [10, 5]})
+    result = CliRunner().invoke(
+        app, ["eval", "recs", "--data", str(path), "--skip-baselines", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "coordinate search" in result.output and "weighting ['bm25', 'none']" in result.output
+    assert "report: retrain < 2011-08-01, test [2011-08-01, 2011-10-01)" in result.output
+    assert "most_popular" in result.output and "ours" in result.output
+    bad = CliRunner().invoke(app, ["eval", "recs", "--data", str(path), "--report-from", "2011-06-01"])
+    assert bad.exit_code != 0 and "validate-from" in bad.output

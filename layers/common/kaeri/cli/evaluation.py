@@ -100,6 +100,7 @@ def recs(
         False, "--skip-baselines", "--skip-als", help="Leave out implicit's ALS and BM25 item-kNN."
     ),
     show: int = typer.Option(5, "--show", help="Best trials printed per model (all with --json)."),
+    verbose: bool = typer.Option(True, "--progress/--no-progress", help="Print every trial to stderr."),
 ) -> None:
     """Tune ours, implicit's ALS and BM25 item-kNN on a validation month; report recall@10 on later months."""
     from datetime import date
@@ -111,7 +112,13 @@ def recs(
     )
     if not splits.validate_from < splits.report_from < splits.report_until:
         raise typer.BadParameter("need --validate-from < --report-from < --report-until")
-    result = evaluate_recs(data, splits, baselines=not skip_baselines)
+    quiet: bool = as_json or not verbose
+    result = evaluate_recs(
+        data,
+        splits,
+        baselines=not skip_baselines,
+        progress=None if quiet else lambda m: typer.echo(m, err=True),
+    )
     if as_json:
         _emit_json(result)
         return
@@ -125,8 +132,10 @@ def recs(
         if not found["axes"]:
             continue
         axes = ", ".join(f"{axis} {values}" for axis, values in found["axes"].items())
+        typer.echo(f"{name}: {found['strategy']} search, {len(trials)} trials over {axes}")
+        typer.echo(f"{name}: best on validation {_params(found['best_params'])}")
         _table(
-            f"{name}: {found['strategy']} search, {len(trials)} trials over {axes}",
+            f"{name}: best {min(show, len(trials))} of {len(trials)} trials",
             ["params", "validation recall@10"],
             [[_params(t["params"]), f"{t['recall_at_10']:.4f}"] for t in trials[:show]],
         )

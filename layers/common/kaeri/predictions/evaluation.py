@@ -377,7 +377,11 @@ def _search(
 
 
 def tune_and_report(
-    lines: RetailLines, families: list[Family], splits: Splits | None = None, k: int = 10
+    lines: RetailLines,
+    families: list[Family],
+    splits: Splits | None = None,
+    k: int = 10,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Tune every family on the validation month, then retrain with its best params and report.
 
@@ -405,7 +409,12 @@ def tune_and_report(
 
         def score(params: dict[str, Any], family: Family = family) -> float:
             recs = family.recommend(tune_train, tune_users, k, params)
-            return _ranking_metrics(recs, tune_truth, k)[0]
+            recall = _ranking_metrics(recs, tune_truth, k)[0]
+            if progress is not None:
+                progress(
+                    f"{family.name} {json.dumps(params, default=str)} validation recall@{k} {recall:.4f}"
+                )
+            return recall
 
         best, trials = _search(family, score)
         search[family.name] = {
@@ -539,11 +548,15 @@ def default_families(baselines: bool = True) -> list[Family]:
 
 
 def evaluate_recs(
-    path: Path, splits: Splits | None = None, k: int = 10, baselines: bool = True
+    path: Path,
+    splits: Splits | None = None,
+    k: int = 10,
+    baselines: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July."""
     lines = load_retail(path)
-    result = tune_and_report(lines, default_families(baselines), splits, k)
+    result = tune_and_report(lines, default_families(baselines), splits, k, progress)
     result["data"] = str(path)
     report = result["report"]
     baseline_names = [n for n in report if n not in ("ours",)]
