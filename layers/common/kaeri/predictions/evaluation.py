@@ -501,18 +501,22 @@ def _als(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -
 
 def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -> list[list[str]]:
     """implicit's BM25 item-kNN (BM25Recommender) on purchase-line counts."""
+    import warnings
+
     from implicit.nearest_neighbours import BM25Recommender
 
     counts, items, row_of = _user_items(train)
     model = BM25Recommender(K=int(params["K"]), K1=float(params["K1"]), B=float(params["B"]))
-    model.fit(counts, show_progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # implicit's own coo -> csr conversion notice
+        model.fit(counts, show_progress=False)
     return _implicit_recs(model, counts, items, row_of, users, k)
 
 
 OURS_AXES: dict[str, list[Any]] = {
-    # First value of each axis = the starting point of the coordinate search (the old defaults).
-    "repeat_rate_threshold": [0.25, 0.1, 0.0],
-    "repeat_weight": [1.0, 3.0, 6.0, 12.0],
+    # First value of each axis = the starting point of the coordinate search (the shipped defaults).
+    "repeat_rate_threshold": [0.1, 0.25, 0.0],
+    "repeat_weight": [6.0, 1.0, 3.0, 12.0],
     "weighting": ["bm25", "tfidf", "damped", "none"],
     "neighbours": [100, 50, 200],
     "half_life_days": [120.0, 60.0, 240.0],
@@ -523,8 +527,8 @@ OURS_AXES: dict[str, list[Any]] = {
 }
 ALS_AXES: dict[str, list[Any]] = {
     "factors": [32, 64, 128, 256],
-    "regularization": [0.01, 0.1, 1.0],
-    "alpha": [1.0, 5.0, 20.0, 40.0],
+    "regularization": [0.01, 0.1, 1.0, 10.0],
+    "alpha": [1.0, 0.25, 5.0, 20.0, 40.0],
     "iterations": [15, 30],
 }
 BM25_AXES: dict[str, list[Any]] = {

@@ -49,8 +49,8 @@ class RecommenderConfig:
     bm25_k1: float = 1.2  # BM25 term saturation
     bm25_b: float = 0.75  # BM25 length normalisation (item length = its summed weight)
     user_damping: float = 0.5  # "damped": a customer with n items counts 1 / n ** (damping / 2)
-    repeat_weight: float = 1.0  # how much a re-buyable item the customer bought counts
-    repeat_rate_threshold: float = 0.25  # share of buyers who re-buy above which an item is re-buyable
+    repeat_weight: float = 6.0  # how much a re-buyable item the customer bought counts
+    repeat_rate_threshold: float = 0.1  # share of buyers who re-buy above which an item is re-buyable
     repeat_prior: float = 5.0  # pseudo-buyers shrinking an item's repeat rate towards the shop's
     repeat_floor: float = 0.2  # re-buy term × max(item's repeat rate, floor): 1 ignores the item's rate
     max_user_items: int = 400  # a customer's heaviest items entering the similarity (bounds pair work)
