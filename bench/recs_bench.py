@@ -2,7 +2,8 @@
 
 Each measurement runs in a fresh child process so its peak RSS is its own (the bench runner has
 other sections' memory in it). `recs.train_seconds_full` = fit + top-10 for every customer on the
-whole file (the nightly job's work), best of three; `recs.fit_peak_mb_{25,50,100}pct` are the
+whole file (the nightly job's work), best of three (wall clock, and CPU seconds of the process, which
+a shared machine disturbs less); `recs.fit_peak_mb_{25,50,100}pct` are the
 numpy allocations' peak (tracemalloc) while fitting on the first 25/50/100% of customers, so the
 growth with interactions is visible; `recs.recall_at_10` is ours with the shipped (tuned) defaults,
 trained before 2011-08-01 and scored on August–September. The baselines and the hyper-parameter
@@ -46,12 +47,14 @@ out["items"] = len(model.items)
 out["customers"] = len(model.users)
 out["neighbour_entries"] = int(model.neighbour_item.size)
 if share == 1.0:
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(3):  # best of three: the machine is shared
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         recommender.fit(data).recommend_all(10)
         best = min(best, time.perf_counter() - started)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     out["train_seconds"] = best
+    out["train_cpu_seconds"] = best_cpu
     s = Splits()
     train = lines.select(lines.day < _days(s.report_from))
     users, truth = _truth(train, lines.select((lines.day >= _days(s.report_from)) & (lines.day < _days(s.report_until))))
@@ -88,6 +91,7 @@ def run() -> dict[str, float | int | str]:
     out.update(
         {
             "train_seconds_full": round(full["train_seconds"], 2),
+            "train_cpu_seconds_full": round(full["train_cpu_seconds"], 2),
             "peak_rss_mb": round(full["peak_rss_mb"], 1),
             "rss_after_load_mb": round(full["rss_after_load_mb"], 1),
             "fit_peak_mb_100pct": round(full["fit_peak_mb"], 1),
