@@ -87,42 +87,88 @@ def clv(
 
 @eval_app.command("recs")
 def recs(
-    train: Path = typer.Option(DEFAULT_RETAIL, "--train", help="Online Retail layout CSV (.csv or .csv.gz)."),
-    test: Path | None = typer.Option(
-        None, "--test", help="A separate test file (default: temporal split of --train)."
+    data: Path = typer.Option(
+        DEFAULT_RETAIL, "--data", "--train", help="Online Retail layout CSV (.csv or .csv.gz)."
     ),
-    cutoff: str = typer.Option("2011-07-01", "--cutoff", help="Train before this date, test after it."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
-    skip_als: bool = typer.Option(False, "--skip-als", help="Leave out implicit's ALS."),
+    validate_from: str = typer.Option("2011-07-01", help="Tuning trains before this date..."),
+    report_from: str = typer.Option(
+        "2011-08-01", help="...and validates up to this one; the report retrains up to it."
+    ),
+    report_until: str = typer.Option("2011-10-01", help="The report scores purchases up to this date."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result (every trial) as JSON."),
+    skip_baselines: bool = typer.Option(
+        False, "--skip-baselines", "--skip-als", help="Leave out implicit's ALS and BM25 item-kNN."
+    ),
+    show: int = typer.Option(5, "--show", help="Best trials printed per model (all with --json)."),
+    verbose: bool = typer.Option(True, "--progress/--no-progress", help="Print every trial to stderr."),
 ) -> None:
-    """recall@10, NDCG@10 and catalog coverage: ours, most-popular and implicit's ALS."""
+    """Tune ours, implicit's ALS and BM25 item-kNN on a validation month; report recall@10 on later months."""
     from datetime import date
 
-    from kaeri.predictions.evaluation import evaluate_recs
+    from kaeri.predictions.evaluation import Splits, evaluate_recs
 
-    result = evaluate_recs(train, test, date.fromisoformat(cutoff), baselines=not skip_als)
+    splits = Splits(
+        date.fromisoformat(validate_from), date.fromisoformat(report_from), date.fromisoformat(report_until)
+    )
+    if not splits.validate_from < splits.report_from < splits.report_until:
+        raise typer.BadParameter("need --validate-from < --report-from < --report-until")
+    quiet: bool = as_json or not verbose
+    result = evaluate_recs(
+        data,
+        splits,
+        baselines=not skip_baselines,
+        progress=None if quiet else lambda m: typer.echo(m, err=True),
+    )
     if as_json:
         _emit_json(result)
         return
+    sp = result["splits"]
+    typer.echo(
+        f"search: train {sp['tune_train']}, validate {sp['tune_validate']} ({result['tune_customers']} customers); "
+        f"report: retrain {sp['report_train']}, test {sp['report_test']} ({result['report_customers']} customers)"
+    )
+    for name, found in result["search"].items():
+        trials = sorted(found["trials"], key=lambda t: -t["recall_at_10"])
+        if not found["axes"]:
+            continue
+        axes = ", ".join(f"{axis} {values}" for axis, values in found["axes"].items())
+        typer.echo(f"{name}: {found['strategy']} search, {len(trials)} trials over {axes}")
+        typer.echo(f"{name}: best on validation {_params(found['best_params'])}")
+        _table(
+            f"{name}: best {min(show, len(trials))} of {len(trials)} trials",
+            ["params", "validation recall@10"],
+            [[_params(t["params"]), f"{t['recall_at_10']:.4f}"] for t in trials[:show]],
+        )
     rows = [
         [
             name,
+            _params(m["params"]) or "-",
+            f"{result['validation_recall_at_10'][name]:.4f}",
             f"{m['recall_at_10']:.4f}",
             f"{m['ndcg_at_10']:.4f}",
             f"{m['coverage']:.3f}",
             f"{m['train_seconds']:.2f}",
         ]
-        for name, m in result["models"].items()
+        for name, m in result["report"].items()
     ]
     _table(
-        f"Recommendations: {result['test_customers']} returning customers, split {result['split']}",
-        ["model", "recall@10", "NDCG@10", "coverage", "train s"],
+        f"Report months {sp['report_test']}: models retrained {sp['report_train']} with their tuned params",
+        ["model", "tuned params", "valid. recall@10", "recall@10", "NDCG@10", "coverage", "train s"],
         rows,
     )
+    if "best_baseline" in result:
+        typer.echo(
+            f"ours vs best tuned baseline ({result['best_baseline']}) recall@10: "
+            f"{result['ours_vs_best_baseline_recall']:.3f}x"
+        )
     typer.echo(
-        f"ours vs most-popular recall@10: {result['ratios']['ours_vs_most_popular_recall']:.2f}x; "
-        f"training on the whole file: {result['full_file_train_seconds']:.2f} s"
+        f"training ours (fit + top-10 for all {result['full_file_customers']} customers) on the whole file: "
+        f"{result['full_file_train_seconds']:.2f} s"
     )
+
+
+def _params(params: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in params.items())
 
 
 @eval_app.command("next-order")

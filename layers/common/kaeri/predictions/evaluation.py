@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import gzip
 import importlib.util
+import itertools
+import json
 import math
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -276,95 +279,308 @@ def _ranking_metrics(
     return float(np.mean(recalls)), float(np.mean(ndcgs))
 
 
-def evaluate_recs(
-    train_path: Path,
-    test_path: Path | None = None,
-    cutoff: date = date(2011, 7, 1),
-    k: int = 10,
-    config: RecommenderConfig | None = None,
-    baselines: bool = True,
-) -> dict[str, Any]:
-    """recall@k, NDCG@k and coverage for ours, most-popular and implicit's ALS on one split."""
-    config = config or RecommenderConfig()
-    lines = load_retail(train_path)
-    if test_path is None:
-        cut = _days(cutoff)
-        train, test = lines.select(lines.day < cut), lines.select(lines.day >= cut)
-        split = {"kind": "temporal", "cutoff": cutoff.isoformat()}
-    else:
-        train, test = lines, load_retail(test_path)
-        cut = float(test.day.min())
-        split = {"kind": "files", "test": str(test_path)}
-    now_day = float(train.day.max())
-    known_customers = set(train.customer[~train.guest].tolist())
+# A model family: recommend(train lines, customers to score, k, params) -> k product codes per customer.
+Recommend = Callable[[RetailLines, list[str], int, dict[str, Any]], list[list[str]]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model and the hyper-parameter space `tune_and_report` searches for it on the validation split.
+
+    strategy "grid" tries every combination of `axes`; "coordinate" starts from each axis's first
+    value and sweeps one axis at a time (keeping the best value) for `passes` rounds.
+    """
+
+    name: str
+    recommend: Recommend
+    axes: dict[str, list[Any]] = field(default_factory=dict)
+    strategy: str = "grid"
+    passes: int = 2
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Tune: train before `validate_from`, score on [validate_from, report_from).
+    Report: retrain before `report_from`, score on [report_from, report_until): never seen by the search."""
+
+    validate_from: date = date(2011, 7, 1)
+    report_from: date = date(2011, 8, 1)
+    report_until: date = date(2011, 10, 1)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "tune_train": f"< {self.validate_from.isoformat()}",
+            "tune_validate": f"[{self.validate_from.isoformat()}, {self.report_from.isoformat()})",
+            "report_train": f"< {self.report_from.isoformat()}",
+            "report_test": f"[{self.report_from.isoformat()}, {self.report_until.isoformat()})",
+        }
+
+
+def _truth(train: RetailLines, window: RetailLines) -> tuple[list[str], list[set[str]]]:
+    """Customers with an id who bought before the window and in it, and what they bought in it."""
+    known = set(train.customer[~train.guest].tolist())
     truth: dict[str, set[str]] = {}
     for cust, item, is_guest in zip(
-        test.customer.tolist(), test.item.tolist(), test.guest.tolist(), strict=True
+        window.customer.tolist(), window.item.tolist(), window.guest.tolist(), strict=True
     ):
-        if not is_guest and cust in known_customers:
+        if not is_guest and cust in known:
             truth.setdefault(cust, set()).add(item)
     users = sorted(truth)
-    relevant = [truth[u] for u in users]
+    return users, [truth[u] for u in users]
 
-    models: dict[str, dict[str, Any]] = {}
-    started = time.perf_counter()
-    data = _to_interactions(train, now_day)
-    model = recommender.fit(data, config)
-    top, _scores, _reasons = model.recommend_all(k)
-    train_seconds = time.perf_counter() - started
-    row_of = {u: i for i, u in enumerate(model.users)}
-    ours = [[model.items[j] for j in top[row_of[u]]] for u in users]
-    models["ours"] = _score(ours, relevant, len(model.items), train_seconds, k)
 
-    started = time.perf_counter()
-    popular = [name for name, _ in model.popular(k)]
-    models["most_popular"] = _score(
-        [popular] * len(users), relevant, len(model.items), time.perf_counter() - started, k
+def _candidates(family: Family) -> Iterator[dict[str, Any]] | None:
+    if family.strategy == "grid":
+        names = list(family.axes)
+        return (dict(zip(names, combo, strict=True)) for combo in itertools.product(*family.axes.values()))
+    if family.strategy == "coordinate":
+        return None
+    raise ValueError(f"unknown search strategy {family.strategy!r}")
+
+
+def _search(
+    family: Family, score: Callable[[dict[str, Any]], float]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Best params of `family` by `score` and every trial (params, score) in the order tried."""
+    trials: list[dict[str, Any]] = []
+    seen: dict[str, float] = {}
+
+    def trial(params: dict[str, Any]) -> float:
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in seen:
+            seen[key] = score(params)
+            trials.append({"params": dict(params), "recall_at_10": seen[key]})
+        return seen[key]
+
+    grid = _candidates(family)
+    if grid is not None:
+        best: dict[str, Any] = {}
+        best_score = -math.inf
+        for params in grid:
+            value = trial(params)
+            if value > best_score:
+                best, best_score = params, value
+        return best, trials
+    current = {name: values[0] for name, values in family.axes.items()}
+    best_score = trial(current)
+    for _ in range(family.passes):
+        changed = False
+        for name, values in family.axes.items():
+            for value in values:
+                candidate = {**current, name: value}
+                got = trial(candidate)
+                if got > best_score:
+                    current, best_score, changed = candidate, got, True
+        if not changed:
+            break
+    return current, trials
+
+
+def tune_and_report(
+    lines: RetailLines,
+    families: list[Family],
+    splits: Splits | None = None,
+    k: int = 10,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Tune every family on the validation month, then retrain with its best params and report.
+
+    The search sees only lines before `report_from` (training before `validate_from`, validation
+    truth in between); the report months are cut out before the search starts.
+    """
+    splits = splits or Splits()
+    v_from, r_from, r_until = (
+        _days(splits.validate_from),
+        _days(splits.report_from),
+        _days(splits.report_until),
     )
+    tune_train = lines.select(lines.day < v_from)
+    tune_users, tune_truth = _truth(tune_train, lines.select((lines.day >= v_from) & (lines.day < r_from)))
+    report_train = lines.select(lines.day < r_from)
+    report_users, report_truth = _truth(
+        report_train, lines.select((lines.day >= r_from) & (lines.day < r_until))
+    )
+    n_items = int(np.unique(report_train.item.astype(str)).size)
 
-    if baselines:
-        als = _als(train, users, k)
-        if als is not None:
-            recs, seconds = als
-            models["als"] = _score(recs, relevant, len(model.items), seconds, k)
+    search: dict[str, Any] = {}
+    validation: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for family in families:
 
-    # The whole file, as a shop's nightly job would train on it.
-    started = time.perf_counter()
-    full_model = recommender.fit(_to_interactions(lines, float(lines.day.max())), config)
-    full_model.recommend_all(k)
-    full_seconds = time.perf_counter() - started
+        def score(params: dict[str, Any], family: Family = family) -> float:
+            recs = family.recommend(tune_train, tune_users, k, params)
+            recall = _ranking_metrics(recs, tune_truth, k)[0]
+            if progress is not None:
+                progress(
+                    f"{family.name} {json.dumps(params, default=str)} validation recall@{k} {recall:.4f}"
+                )
+            return recall
 
+        best, trials = _search(family, score)
+        search[family.name] = {
+            "strategy": family.strategy,
+            "axes": family.axes,
+            "trials": trials,
+            "best_params": best,
+        }
+        validation[family.name] = max(t["recall_at_10"] for t in trials)
+        started = time.perf_counter()
+        recs = family.recommend(report_train, report_users, k, best)
+        seconds = time.perf_counter() - started
+        report[family.name] = _score(recs, report_truth, n_items, seconds, k)
+        report[family.name]["params"] = best
     return {
-        "data": str(train_path),
-        "split": split,
+        "splits": splits.as_dict(),
         "k": k,
-        "train_lines": int(train.item.size),
-        "test_customers": len(users),
-        "catalog_items": len(model.items),
-        "models": models,
-        "full_file_train_seconds": full_seconds,
-        "full_file_customers": len(full_model.users),
-        "config": {
-            "weights": config.weights,
-            "half_life_days": config.half_life_days,
-            "neighbours": config.neighbours,
-            "user_damping": config.user_damping,
-            "repeat_weight": config.repeat_weight,
-            "repeat_rate_threshold": config.repeat_rate_threshold,
-        },
-        "ratios": {
-            "ours_vs_most_popular_recall": models["ours"]["recall_at_10"]
-            / max(models["most_popular"]["recall_at_10"], 1e-12),
-            **(
-                {
-                    "ours_vs_als_recall": models["ours"]["recall_at_10"]
-                    / max(models["als"]["recall_at_10"], 1e-12)
-                }
-                if "als" in models
-                else {}
-            ),
-        },
+        "tune_customers": len(tune_users),
+        "report_customers": len(report_users),
+        "report_train_lines": int(report_train.item.size),
+        "catalog_items": n_items,
+        "search": search,
+        "validation_recall_at_10": validation,
+        "report": report,
     }
+
+
+def _ours(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -> list[list[str]]:
+    config = RecommenderConfig(**params)
+    model = recommender.fit(_to_interactions(train, float(train.day.max())), config)
+    row_of = {u: i for i, u in enumerate(model.users)}
+    top, scores, _ = model.recommend_rows(np.array([row_of[u] for u in users], dtype=np.int64), k)
+    return [
+        [model.items[j] for j, s in zip(row.tolist(), srow.tolist(), strict=True) if s > -math.inf]
+        for row, srow in zip(top, scores, strict=True)
+    ]
+
+
+def _popular(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -> list[list[str]]:
+    """Most distinct buyers in the training period."""
+    pairs = np.unique(np.column_stack([train.customer.astype(str), train.item.astype(str)]), axis=0)
+    names, counts = np.unique(pairs[:, 1], return_counts=True)
+    top = names[np.argsort(-counts, kind="stable")[:k]].tolist()
+    return [list(top)] * len(users)
+
+
+def _user_items(train: RetailLines) -> tuple[Any, NDArray[np.object_], dict[str, int]]:
+    from scipy.sparse import csr_matrix
+
+    user_names, u = np.unique(train.customer.astype(str), return_inverse=True)
+    item_names, i = np.unique(train.item.astype(str), return_inverse=True)
+    counts = csr_matrix(
+        (np.ones(u.size, dtype=np.float32), (u.ravel(), i.ravel())), shape=(user_names.size, item_names.size)
+    )
+    counts.sum_duplicates()
+    return counts, item_names, {name: idx for idx, name in enumerate(user_names.tolist())}
+
+
+def _implicit_recs(model: Any, matrix: Any, items: Any, row_of: dict[str, int], users: list[str], k: int):
+    rows = np.array([row_of[x] for x in users], dtype=np.int64)
+    ids, _ = model.recommend(rows, matrix[rows], N=k, filter_already_liked_items=False)
+    return [[str(items[j]) for j in r if j >= 0] for r in ids]
+
+
+def _als(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -> list[list[str]]:
+    """implicit's ALS on log-scaled purchase counts, confidence 1 + alpha · log1p(count) (Hu et al. 2008)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
+    from implicit.als import AlternatingLeastSquares
+
+    counts, items, row_of = _user_items(train)
+    counts.data = np.log1p(counts.data).astype(np.float32)
+    model = AlternatingLeastSquares(
+        factors=int(params["factors"]),
+        regularization=float(params["regularization"]),
+        alpha=float(params["alpha"]),
+        iterations=int(params["iterations"]),
+        random_state=7,
+    )
+    model.fit(counts, show_progress=False)
+    return _implicit_recs(model, counts, items, row_of, users, k)
+
+
+def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) -> list[list[str]]:
+    """implicit's BM25 item-kNN (BM25Recommender) on purchase-line counts."""
+    import warnings
+
+    from implicit.nearest_neighbours import BM25Recommender
+
+    counts, items, row_of = _user_items(train)
+    model = BM25Recommender(K=int(params["K"]), K1=float(params["K1"]), B=float(params["B"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # implicit's own coo -> csr conversion notice
+        model.fit(counts, show_progress=False)
+    return _implicit_recs(model, counts, items, row_of, users, k)
+
+
+OURS_AXES: dict[str, list[Any]] = {
+    # First value of each axis = the starting point of the coordinate search (the shipped defaults).
+    "repeat_rate_threshold": [0.1, 0.25, 0.0],
+    "repeat_weight": [6.0, 1.0, 3.0, 12.0],
+    "weighting": ["bm25", "tfidf", "damped", "none"],
+    "neighbours": [100, 50, 200],
+    "half_life_days": [120.0, 60.0, 240.0],
+    "repeat_half_life_days": [120.0, 60.0, 365.0],
+    "repeat_floor": [0.2, 0.5, 1.0],
+    "bm25_k1": [1.2, 3.0],
+    "bm25_b": [0.75, 0.25],
+}
+ALS_AXES: dict[str, list[Any]] = {
+    "factors": [32, 64, 128, 256],
+    "regularization": [0.01, 0.1, 1.0, 10.0],
+    "alpha": [1.0, 0.25, 5.0, 20.0, 40.0],
+    "iterations": [15, 30],
+}
+BM25_AXES: dict[str, list[Any]] = {
+    "K": [50, 100, 200, 500, 1000, 2000],
+    "K1": [0.6, 1.2, 2.0, 3.0],
+    "B": [0.25, 0.5, 0.75, 1.0],
+}
+
+
+def default_families(baselines: bool = True) -> list[Family]:
+    families = [
+        Family("ours", _ours, OURS_AXES, strategy="coordinate"),
+        Family("most_popular", _popular, {}),
+    ]
+    if baselines and importlib.util.find_spec("implicit") is not None:
+        families += [
+            Family("als", _als, ALS_AXES, strategy="coordinate"),
+            Family("bm25_knn", _bm25, BM25_AXES, strategy="grid"),
+        ]
+    return families
+
+
+def evaluate_recs(
+    path: Path,
+    splits: Splits | None = None,
+    k: int = 10,
+    baselines: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July."""
+    lines = load_retail(path)
+    result = tune_and_report(lines, default_families(baselines), splits, k, progress)
+    result["data"] = str(path)
+    report = result["report"]
+    baseline_names = [n for n in report if n not in ("ours",)]
+    best_baseline = max(baseline_names, key=lambda n: report[n]["recall_at_10"]) if baseline_names else None
+    if best_baseline is not None:
+        result["best_baseline"] = best_baseline
+        result["ours_vs_best_baseline_recall"] = report["ours"]["recall_at_10"] / max(
+            report[best_baseline]["recall_at_10"], 1e-12
+        )
+
+    # The whole file with the tuned parameters, as a shop's nightly job would train on it.
+    config = RecommenderConfig(**result["search"]["ours"]["best_params"])
+    data = _to_interactions(lines, float(lines.day.max()))
+    started = time.perf_counter()
+    model = recommender.fit(data, config)
+    model.recommend_all(k)
+    result["full_file_train_seconds"] = time.perf_counter() - started
+    result["full_file_customers"] = len(model.users)
+    result["full_file_interactions"] = int(lines.item.size)
+    return result
 
 
 def _score(
@@ -378,31 +594,6 @@ def _score(
         "coverage": len(shown) / max(n_items, 1),
         "train_seconds": seconds,
     }
-
-
-def _als(train: RetailLines, users: list[str], k: int) -> tuple[list[list[str]], float] | None:
-    """implicit's ALS on log-scaled purchase counts (a dev dependency; None when missing)."""
-    try:
-        import warnings
-
-        warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
-        from implicit.als import AlternatingLeastSquares
-        from scipy.sparse import csr_matrix
-    except ImportError:
-        return None
-    started = time.perf_counter()
-    user_names, u = np.unique(train.customer.astype(str), return_inverse=True)
-    item_names, i = np.unique(train.item.astype(str), return_inverse=True)
-    counts = csr_matrix((np.ones(u.size, dtype=np.float32), (u, i)), shape=(user_names.size, item_names.size))
-    counts.sum_duplicates()
-    counts.data = (1.0 + 40.0 * np.log1p(counts.data)).astype(np.float32)  # confidence, Hu et al. (2008)
-    model = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=7)
-    model.fit(counts, show_progress=False)
-    row_of = {name: idx for idx, name in enumerate(user_names.tolist())}
-    rows = np.array([row_of[x] for x in users], dtype=np.int64)
-    ids, _ = model.recommend(rows, counts[rows], N=k, filter_already_liked_items=False)
-    seconds = time.perf_counter() - started
-    return [[str(item_names[j]) for j in r if j >= 0] for r in ids], seconds
 
 
 def evaluate_next_order(path: Path, cutoff: date = date(2011, 7, 1)) -> dict[str, Any]:
