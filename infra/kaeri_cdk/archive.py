@@ -11,7 +11,7 @@ projection, so a new shop or day needs no crawler. Shops query their own data in
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -144,9 +144,9 @@ class Archive(Construct):
             iam.PolicyStatement(
                 actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
                 resources=[
-                    f"arn:aws:glue:{stack.region}:{stack.account}:catalog",
-                    f"arn:aws:glue:{stack.region}:{stack.account}:database/{self.database_name}",
-                    f"arn:aws:glue:{stack.region}:{stack.account}:table/{self.database_name}/{name}",
+                    f"arn:{Aws.PARTITION}:glue:{stack.region}:{stack.account}:catalog",
+                    f"arn:{Aws.PARTITION}:glue:{stack.region}:{stack.account}:database/{self.database_name}",
+                    f"arn:{Aws.PARTITION}:glue:{stack.region}:{stack.account}:table/{self.database_name}/{name}",
                 ],
             )
         )
@@ -255,29 +255,24 @@ class Archive(Construct):
             description=f"Kaeri archive: {name} stream -> transform -> Firehose (Parquet)",
         )
 
-    def grant_query(self, fn: KaeriFunction) -> None:
-        """Athena queries in the archive workgroup: read the Glue tables and Parquet, write results."""
+    def query_resources(self) -> dict[str, list[str]]:
+        """What the kaeri.access grants of Athena readers name (QUERY_ARCHIVE), as built here."""
         stack = Stack.of(self)
-        fn.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"],
-                resources=[f"arn:aws:athena:{stack.region}:{stack.account}:workgroup/{self.workgroup.name}"],
-            )
-        )
-        fn.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
-                resources=[
-                    f"arn:aws:glue:{stack.region}:{stack.account}:catalog",
-                    f"arn:aws:glue:{stack.region}:{stack.account}:database/{self.database_name}",
-                    *(
-                        f"arn:aws:glue:{stack.region}:{stack.account}:table/{self.database_name}/{t}"
-                        for t in DATASETS
-                    ),
-                ],
-            )
-        )
-        self.bucket.grant_read(fn.role)
-        self.bucket.grant_write(fn.role, "athena-results/*")
+        glue = f"arn:{Aws.PARTITION}:glue:{stack.region}:{stack.account}"
+        return {
+            "athena:archive": [
+                f"arn:{Aws.PARTITION}:athena:{stack.region}:{stack.account}:workgroup/{self.workgroup.name}"
+            ],
+            "glue:archive": [
+                f"{glue}:catalog",
+                f"{glue}:database/{self.database_name}",
+                *(f"{glue}:table/{self.database_name}/{t}" for t in DATASETS),
+            ],
+            "bucket:archive": [self.bucket.bucket_arn, self.bucket.arn_for_objects("*")],
+            "bucket:archive-results": [self.bucket.arn_for_objects("athena-results/*")],
+        }
+
+    def configure_reader(self, fn: KaeriFunction) -> None:
+        """Tell an Athena reader where the archive is (its grants come from kaeri.access)."""
         fn.add_environment("KAERI_ARCHIVE_DATABASE", self.database_name)
         fn.add_environment("KAERI_ATHENA_WORKGROUP", str(self.workgroup.name))

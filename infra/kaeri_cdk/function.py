@@ -33,6 +33,7 @@ class KaeriFunction(Construct):
         super().__init__(scope, _construct_id(spec.name))
         self.spec = spec
         name = c.function_name(data.prefix, spec.name)
+        self.function_name = name  # fixed, so a policy can name the function without referencing it
         self.role = iam.Role(
             self,
             "Role",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aspects, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import Aspects, Aws, CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from kaeri_cdk import constants as c
@@ -74,9 +74,7 @@ class KaeriStack(Stack):
 
         self.archive = Archive(self, "Archive", data=self.data, layers=self.layers, removal_policy=removal)
         for reader in (self.recommend.nightly, *self.reports.functions):
-            self.archive.grant_query(reader)
-        # The nightly fan-out: one asynchronous run of itself per shop.
-        self.recommend.nightly.function.grant_invoke(self.recommend.nightly.role)
+            self.archive.configure_reader(reader)
 
         all_functions = [
             *self.ingest.functions,
@@ -140,6 +138,14 @@ class KaeriStack(Stack):
             "secret:line-tokens": delivery.line_token_resources,
             "ses:identities": delivery.email_resources,
             "bucket:reports": [self.reports.bucket.arn_for_objects("*")],
+            "kms:pii": [self.data.pii_key.key_arn],
+            **self.archive.query_resources(),
+            # By name, not by reference: the nightly job invokes itself, and a reference from its own
+            # role's policy to the function would be a circular dependency.
+            "function:recommend-nightly": [
+                f"arn:{Aws.PARTITION}:lambda:{self.region}:{self.account}:function:"
+                f"{self.recommend.nightly.function_name}"
+            ],
         }
         if self.journeys.state_machine is not None:
             resources["state-machine:journeys"] = [self.journeys.state_machine.state_machine_arn]

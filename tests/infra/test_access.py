@@ -61,6 +61,11 @@ def _resource_token(resource: object, template: dict, log_group: str) -> str:
             and flat == f"<{logical}.Arn>/*"
         ):
             return "bucket:reports"
+        if props["Type"] == "AWS::S3::Bucket" and logical.startswith("ArchiveBucket"):
+            if flat in (f"<{logical}.Arn>", f"<{logical}.Arn>/*"):
+                return "bucket:archive"
+            if flat == f"<{logical}.Arn>/athena-results/*":
+                return "bucket:archive-results"
     if flat == f"<{log_group}.Arn>":
         return "log-group:own"
     if flat == "*":
@@ -69,6 +74,12 @@ def _resource_token(resource: object, template: dict, log_group: str) -> str:
         return "secret:line-tokens"
     if ":ses:" in flat:
         return "ses:identities"
+    if ":athena:" in flat and ":workgroup/" in flat:
+        return "athena:archive"
+    if ":glue:" in flat:
+        return "glue:archive"
+    if ":lambda:" in flat and flat.endswith(":function:kaeri-recommend-nightly"):
+        return "function:recommend-nightly"
     for prefix, token in NAMED.items():
         if flat.startswith((f"<{prefix}", f'{{"Ref":"{prefix}')):
             return token

@@ -17,6 +17,12 @@ A grant is a set of IAM actions on one named resource:
 | ses:identities    | the shops' verified SES identities, on Kaeri's configuration set    |
 | sns:sms           | direct-to-phone SMS publishes (no topic)                            |
 | bucket:reports    | objects in the nightly reports bucket                               |
+| bucket:archive    | the event archive bucket and its objects (Parquet)                  |
+| bucket:archive-results | Athena's result objects in the archive bucket (`athena-results/`) |
+| athena:archive    | the archive's Athena workgroup                                      |
+| glue:archive      | the archive's Glue catalog, database and tables                     |
+| kms:pii           | the PII key (beyond table grants: the archive bucket is under it)   |
+| function:NAME     | a Lambda function of the stack (the nightly job fans out to itself) |
 
 Permissions that come with a function's trigger (reading the events stream, receiving from the
 fan-out queue, the stream's on-failure queue) and its plumbing (its own log group, X-Ray, the KMS keys
@@ -83,6 +89,17 @@ class FunctionAccess:
 
 
 START_JOURNEYS = Grant(("states:StartExecution",), "state-machine:journeys")
+# SQL over the event archive with Athena (kaeri.archive): the workgroup, the Glue tables, the Parquet
+# objects, Athena's results, and the PII key the bucket and results are encrypted with.
+QUERY_ARCHIVE: tuple[Grant, ...] = (
+    Grant(
+        ("athena:GetQueryExecution", "athena:GetQueryResults", "athena:StartQueryExecution"), "athena:archive"
+    ),
+    Grant(("glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"), "glue:archive"),
+    Grant(("s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"), "bucket:archive"),
+    Grant(("s3:AbortMultipartUpload", "s3:PutObject"), "bucket:archive-results"),
+    Grant(("kms:Decrypt", "kms:GenerateDataKey*"), "kms:pii"),
+)
 LINK_SECRET = Grant(READ_SECRET, "secret:link-signing")
 
 ACCESS: dict[str, FunctionAccess] = {
@@ -147,13 +164,15 @@ ACCESS: dict[str, FunctionAccess] = {
         other=(LINK_SECRET,),
     ),
     # Nightly models: read behaviour, write recommendations and predictions onto profiles.
+    # One run per shop: the scheduled run lists the shops and invokes itself once per shop.
     "recommend-nightly": FunctionAccess(
         tables={"events": "r", "customers": "rw", "catalog": "r", "config": "r"},
+        other=(*QUERY_ARCHIVE, Grant(("lambda:InvokeFunction",), "function:recommend-nightly")),
     ),
     # Nightly KPI report to S3.
     "report-nightly": FunctionAccess(
         tables={"events": "r", "customers": "r", "messages": "r", "journeys": "r", "config": "r"},
-        other=(Grant(("s3:PutObject",), "bucket:reports"),),
+        other=(Grant(("s3:PutObject",), "bucket:reports"), *QUERY_ARCHIVE),
     ),
 }
 
