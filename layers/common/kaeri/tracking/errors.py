@@ -25,6 +25,13 @@ class InvalidRequest(Exception):
         self.errors = errors
 
 
+def request_errors(errors: list[dict], whole: str = "request") -> InvalidRequest:
+    """A pydantic ValidationError's errors (``exc.errors()``) as one InvalidRequest, field by field."""
+    return InvalidRequest(
+        [ItemError(None, ".".join(str(p) for p in e["loc"]) or whole, e["msg"]) for e in errors]
+    )
+
+
 class Unauthorized(Exception):
     """401: missing or unknown write key, or a webhook signature that does not verify."""
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from kaeri.aws import AwsClients
-from kaeri.tracking.errors import InvalidRequest, ItemError
+from kaeri.tracking.errors import request_errors
 
 POPULAR = "__popular__"
 MAX_N = 50
@@ -47,12 +47,7 @@ def parse_query(params: dict[str, Any]) -> RecommendationsQuery:
     try:
         return RecommendationsQuery.model_validate(params)
     except ValidationError as exc:
-        raise InvalidRequest(
-            [
-                ItemError(None, ".".join(str(p) for p in e["loc"]) or "request", e["msg"])
-                for e in exc.errors(include_url=False)
-            ]
-        ) from None
+        raise request_errors(exc.errors(include_url=False), "request") from None
 
 
 def _number(value: Any) -> float | None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from kaeri import clock
 from kaeri.delivery.links import InvalidToken, LinkSigner
-from kaeri.tracking.errors import InvalidRequest, ItemError
+from kaeri.tracking.errors import request_errors
 
 DEFAULT_TTL_SECONDS = 900
 MAX_TTL_SECONDS = 3600
@@ -43,12 +43,7 @@ def parse_request(body: Any) -> TokenRequest:
     try:
         return TokenRequest.model_validate(body)
     except ValidationError as exc:
-        raise InvalidRequest(
-            [
-                ItemError(None, ".".join(str(p) for p in e["loc"]) or "body", e["msg"])
-                for e in exc.errors(include_url=False)
-            ]
-        ) from None
+        raise request_errors(exc.errors(include_url=False), "body") from None
 
 
 class CustomerTokens:
