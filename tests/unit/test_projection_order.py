@@ -194,3 +194,16 @@ def test_concurrent_conflicting_saves_give_the_timestamp_order_profile(events, d
         projector.apply(event)  # already applied by the racing writer: a no-op then
 
     assert _view(repo.item.profile) == _view(expected)
+
+
+def test_a_partial_removal_outweighed_by_a_late_earlier_add_does_not_end_the_journey():
+    """Found by the property above: add, add, remove one unit in one millisecond, the second add
+    arriving last. The cart never empties in time order, so no cart journey may end on arrival."""
+    first, second = _event(7, 0, "add", "p1", 0), _event(8, 0, "add", "p1", 0)
+    removal = _event(9, 0, "remove", "p1", 1)  # one unit
+
+    expected_profile, expected_journeys = _project(_by_time([first, second, removal]))
+    profile, journeys = _project([first, removal, second])
+
+    assert _view(profile) == _view(expected_profile)
+    assert journeys == expected_journeys == {first.message_id, second.message_id}
