@@ -173,12 +173,6 @@ def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> 
         raise ShopError(f"{kind} key must not be empty")
     digest = write_key_hash(key)
     table = clients.table("config")
-    existing = table.get_item(Key={"pk": f"KEY#{digest}", "sk": "META"}).get("Item")
-    if existing and existing.get("shop_id") == shop_id:
-        record = KeyRecord.from_item(digest, existing)
-        if record.kind != kind:
-            raise ShopError(f"that key is already this shop's {record.kind} key")
-        return record
     record = KeyRecord(digest, kind, _now().isoformat())
     try:
         table.put_item(
@@ -186,7 +180,14 @@ def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> 
             ConditionExpression="attribute_not_exists(pk)",
         )
     except _conditional_failed(clients) as exc:
-        raise ShopError(f"{kind} key already belongs to another shop (creating {shop_id!r})") from exc
+        # Only on the rare path: is it this shop's key already (a re-run), or another shop's?
+        existing = table.get_item(Key={"pk": f"KEY#{digest}", "sk": "META"}).get("Item") or {}
+        if existing.get("shop_id") != shop_id:
+            raise ShopError(f"{kind} key already belongs to another shop (creating {shop_id!r})") from exc
+        record = KeyRecord.from_item(digest, existing)
+        if record.kind != kind:
+            raise ShopError(f"that key is already this shop's {record.kind} key") from exc
+        return record
     table.put_item(Item={"pk": shop_pk(shop_id), "sk": f"KEY#{digest}", **record.as_item(shop_id)})
     _cache.put((_scope(clients), "key", digest), (shop_id, record))
     return record

@@ -94,12 +94,20 @@ class LocalArchiver:
                 else:
                     kwargs["ShardIteratorType"] = "TRIM_HORIZON"
                 iterator = client.get_shard_iterator(**kwargs)["ShardIterator"]
+                last = int(self._positions[key]) if key in self._positions else None
                 while iterator:
                     page = client.get_records(ShardIterator=iterator, Limit=1000)
-                    records = page.get("Records", [])
+                    # Only records past the last one read count: a page that does not move on ends
+                    # the read, so a stream whose numbers repeat cannot hold it for ever.
+                    records = [
+                        r
+                        for r in page.get("Records", [])
+                        if last is None or int(r["dynamodb"]["SequenceNumber"]) > last
+                    ]
                     for record in records:
                         self._add(logical, record)
                         self._positions[key] = record["dynamodb"]["SequenceNumber"]
+                        last = int(record["dynamodb"]["SequenceNumber"])
                     read += len(records)
                     if not records:
                         break

@@ -31,7 +31,7 @@ from kaeri.delivery.channels import (
 )
 from kaeri.delivery.compliance import Compliance, normalise_address
 from kaeri.delivery.context import CatalogReader, build_context
-from kaeri.delivery.links import LinkSigner, signing_secret
+from kaeri.delivery.links import LinkSigner, stack_signing_secret
 from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_skip, result_of
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
@@ -108,9 +108,7 @@ class Delivery:
                 "line": LineChannel(line_api_factory(settings.line_api_endpoint, token)),
                 "sms": SmsChannel(clients.sns),
             }
-        secret = signing_secret(
-            settings, clients.secretsmanager if settings.link_signing_secret_name else None
-        )
+        secret = stack_signing_secret(clients)
         return cls(
             log=MessageLog(clients.table("messages")),
             compliance=Compliance(
