@@ -66,14 +66,21 @@ class BoundedStreams:
         return getattr(self.client, name)
 
 
-def _archiver(aws, tmp_path) -> LocalArchiver:
-    archiver = LocalArchiver(aws, ParquetArchive(tmp_path))
+@pytest.fixture(params=[True, False], ids=["moto-in-process", "get-records"])
+def read_backend(request) -> bool:
+    return request.param
+
+
+def _archiver(aws, tmp_path, read_backend: bool) -> LocalArchiver:
+    archiver = LocalArchiver(aws, ParquetArchive(tmp_path), read_backend=read_backend)
     archiver._client = BoundedStreams(archiver._streams())
     return archiver
 
 
-def test_a_repeated_sequence_number_at_the_end_of_the_stream_does_not_hold_the_read(aws, tmp_path):
-    archiver = _archiver(aws, tmp_path)
+def test_a_repeated_sequence_number_at_the_end_of_the_stream_does_not_hold_the_read(
+    aws, tmp_path, read_backend
+):
+    archiver = _archiver(aws, tmp_path, read_backend)
     _store(aws, 0, 3)
     assert archiver.poll_once() == 3
     _store(aws, 3, 2)
@@ -85,8 +92,8 @@ def test_a_repeated_sequence_number_at_the_end_of_the_stream_does_not_hold_the_r
     assert [row["message_id"] for row in archiver._buffer["events"]] == [f"m{i}" for i in range(5)]
 
 
-def test_each_record_is_read_once_over_many_polls(aws, tmp_path):
-    archiver = _archiver(aws, tmp_path)
+def test_each_record_is_read_once_over_many_polls(aws, tmp_path, read_backend):
+    archiver = _archiver(aws, tmp_path, read_backend)
     reads = []
     for poll in range(3):
         _store(aws, 2 * poll, 2)
