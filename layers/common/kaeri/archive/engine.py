@@ -100,6 +100,11 @@ class DuckDbEngine:
         self.stats.queries += 1
         self.stats.rows_scanned += scanned
         self.stats.by_query[name] = self.stats.by_query.get(name, 0) + scanned
+        # The event views are inlined where they are read (DuckDB would materialize a CTE read twice):
+        # each reader's own filters and columns go into its Parquet scan instead of one shared scan.
+        for cte in tree.find_all(exp.CTE):
+            if cte.alias_or_name in queries.SCAN_VIEWS:
+                cte.set("materialized", False)
         return tree.sql(dialect="duckdb")
 
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
