@@ -45,7 +45,7 @@ JOB_METRICS = ("seconds", "peak_rss_mb", "rows_scanned", "cpu_seconds", "athena_
 
 def keys(sizes: list[str]) -> list[str]:
     """The scale.* keys a run over these sizes writes (besides per-phase details)."""
-    out = ["scale.baseline_rss_mb", "scale.load_average"]
+    out = ["scale.baseline_rss_mb", "scale.load_average", "scale.load_average_end"]
     for size in sizes:
         out += [f"scale.{name}_{size}" for name in ("events", "customers", "products", "archive_mb")]
         out += [f"scale.{job}_{metric}_{size}" for job in JOBS for metric in JOB_METRICS]
@@ -262,7 +262,9 @@ def run() -> dict[str, Any]:
         if not baseline:
             baseline = run_child("idle", root)["peak_rss_mb"]
         results[size] = {job: run_child(job, root) for job in JOBS}
-    return section(results, SIZES, baseline, load, archives)
+    out = section(results, SIZES, baseline, load, archives)
+    out["scale.load_average_end"] = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy
+    return out
 
 
 if __name__ == "__main__":
