@@ -26,7 +26,7 @@ from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
-from kaeri.predictions.recommender import Interactions, RecommenderConfig
+from kaeri.predictions.recommender import IntArray, RecommenderConfig
 from kaeri.predictions.store import RECS_SK, customer_key, popular_key, together_key
 from kaeri.profiles.model import Predictions
 
@@ -97,45 +97,64 @@ def list_shops(clients: Any) -> list[str]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-# The aggregate's kinds (kaeri/archive/sql/interactions.sql) -> the recommender's.
-AGGREGATE_KINDS = {"order": "purchase", "cart": "cart", "view": "view"}
-
-
-def interactions_from_aggregate(aggregate: Any, now: datetime, max_repeat: int = 3) -> Interactions | None:
-    """Adapter from the SQL aggregate (customer, product, kind, count, last_at) to the recommender's input.
-
-    `aggregate` is a pyarrow Table (columnar, no Python object per row). Each row becomes up to
-    `max_repeat` interactions at its last time, purchases each with an occasion of its own so the
-    repeat term sees re-buyers; memory is bounded by the aggregate's size, not the event count.
-    """
+def _sorted_codes(column: Any) -> tuple[IntArray, list[str]]:
+    """Dense codes of a string column, numbered in name order (deterministic whatever the row order)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if aggregate.num_rows == 0:
-        return None
-    kinds = np.asarray(aggregate.column("kind").to_numpy(zero_copy_only=False), dtype=object)
-    kind_idx = np.full(kinds.size, -1, dtype=np.int64)
-    for name, mapped in AGGREGATE_KINDS.items():
-        kind_idx[kinds == name] = recommender.KINDS[mapped]
-    users = pc.dictionary_encode(aggregate.column("customer_id")).combine_chunks()
-    items = pc.dictionary_encode(aggregate.column("product_id")).combine_chunks()
-    last = (
-        aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]").astype(np.int64)
-    )
-    now_ms = int(now.timestamp() * 1000)
-    age = np.maximum((now_ms - last) / 86_400_000.0, 0.0)
-    repeat = np.minimum(aggregate.column("count").to_numpy().astype(np.int64), max_repeat)
-    repeat[kind_idx < 0] = 0
-    rows = np.repeat(np.arange(kinds.size), repeat)
-    kind = kind_idx[rows]
-    basket = np.where(kind == recommender.PURCHASE, np.arange(rows.size), -1).astype(np.int64)
-    return Interactions(
-        user=users.indices.to_numpy().astype(np.int64)[rows],
-        item=items.indices.to_numpy().astype(np.int64)[rows],
-        kind=kind,
-        age_days=age[rows],
-        basket=basket,
-        users=users.dictionary.to_pylist(),
-        items=items.dictionary.to_pylist(),
+    encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
+    names = encoded.dictionary
+    order = pc.array_sort_indices(names).to_numpy()
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return rank[codes], names.take(pa.array(order)).to_pylist()
+
+
+def pairs_from_table(aggregate: Any, now: datetime, config: RecommenderConfig) -> recommender.Pairs:
+    """The recommender's training pairs from the SQL aggregate as a pyarrow Table, columnar throughout.
+
+    The same weighting as `recommender.pairs_from_aggregate` (each row: kind weight × count ×
+    decay(now − last_at); one entry per customer and product; orders counted as purchases), without a
+    Python object per row: names are dictionary-encoded, times stay int64 and the grouping is one
+    integer unique, so it costs O(aggregate rows) in numpy and holds no per-row strings.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    user, users = _sorted_codes(aggregate.column("customer_id"))
+    item, items = _sorted_codes(aggregate.column("product_id"))
+    kinds = aggregate.column("kind").cast(pa.string())
+    names = list(recommender.KINDS)
+    found = pc.index_in(kinds, value_set=pa.array(names))
+    if found.null_count:
+        unknown = pc.filter(kinds, pc.is_null(found))[0].as_py()
+        raise ValueError(f"unknown interaction kind {unknown!r} (order, purchase, cart, view)")
+    codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
+    kind = np.array([recommender.KINDS[n] for n in names], dtype=np.int64)[codes]
+    count = aggregate.column("count").to_numpy().astype(np.float64)
+    if count.size and count.min() < 0:
+        raise ValueError("interaction counts must be non-negative")
+    last_at = aggregate.column("last_at")
+    last_ms = pc.cast(last_at, pa.timestamp("ms", last_at.type.tz), safe=False).cast(pa.int64()).to_numpy()
+    age = np.maximum((now.timestamp() * 1000.0 - last_ms) / 86_400_000.0, 0.0)
+    kind_w = config.kind_weights()[kind] * count
+    w = kind_w * np.power(0.5, age / config.half_life_days)
+    wr = kind_w * np.power(0.5, age / config.repeat_half_life_days)
+    n_items = len(items)
+    keep = w > 0
+    key = user[keep] * n_items + item[keep]
+    uniq, inv = np.unique(key, return_inverse=True)
+    inv = inv.ravel()
+    bought = np.where(kind[keep] == recommender.PURCHASE, count[keep], 0.0)
+    return recommender.Pairs(
+        uniq // n_items,
+        uniq % n_items,
+        np.bincount(inv, weights=w[keep], minlength=uniq.size),
+        np.bincount(inv, weights=wr[keep], minlength=uniq.size),
+        np.bincount(inv, weights=bought, minlength=uniq.size).astype(np.int64),
+        users,
+        items,
     )
 
 
@@ -249,23 +268,6 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
-def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
-    """The recommender on the aggregate: its own aggregate input where it has one, else the adapter."""
-    fit_aggregate = getattr(recommender, "fit_aggregate", None)
-    if fit_aggregate is None:
-        data = interactions_from_aggregate(aggregate, now)
-        return recommender.fit(data, config.recommender)  # type: ignore[arg-type]
-    last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
-    agg = recommender.InteractionAggregate(  # type: ignore[attr-defined]
-        customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
-        product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
-        kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
-        count=aggregate.column("count").to_numpy(),
-        last_at=last.astype(np.int64) / 1000.0,
-    )
-    return fit_aggregate(agg, now, config.recommender)
-
-
 @dataclass
 class Computed:
     model: Any  # recommender.ItemItemModel | None (no interactions)
@@ -280,7 +282,7 @@ def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config:
     rows = aggregate.num_rows
     if rows == 0:
         return Computed(None, {}, rows)
-    model = _fit(aggregate, now, config)
+    model = recommender.fit_pairs(pairs_from_table(aggregate, now, config.recommender), config.recommender)
     del aggregate
     categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
     pairs = engine.query("together", {**params, "together_n": config.together_n})
