@@ -1,8 +1,8 @@
 """cost.*: the monthly AWS bill of the stated realistic mix, from requests counted on the local stack.
 
-Drives kaeri.demo's synthetic shop on the local stack with every scenario enabled
-(kaeri.cost.harness), counts every AWS request per function, writes the per-unit figures to
-build/cost-units.json, and prices the stated mix (kaeri.cost.model.Mix) at 1,000 customers with
+Drives kaeri_ops.demo's synthetic shop on the local stack with every scenario enabled
+(kaeri_ops.cost.harness), counts every AWS request per function, writes the per-unit figures to
+build/cost-units.json, and prices the stated mix (kaeri_ops.cost.model.Mix) at 1,000 customers with
 prices.json. `kaeri cost --units build/cost-units.json` prices any other shop size from the same run.
 """
 
@@ -18,10 +18,10 @@ DAYS = int(os.environ.get("KAERI_COST_DAYS", "42"))
 
 
 def run() -> dict[str, float | int | str]:
-    from kaeri.cost import model
-    from kaeri.cost.counted import save_units
-    from kaeri.cost.harness import HarnessOptions, count
-    from kaeri.cost.prices import load_prices
+    from kaeri_ops.cost import model
+    from kaeri_ops.cost.counted import save_units
+    from kaeri_ops.cost.harness import HarnessOptions, count
+    from kaeri_ops.cost.prices import load_prices
 
     units = count(HarnessOptions(customers=CUSTOMERS, days=DAYS))
     units.counted_on = date.today().isoformat()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from kaeri.cli import app
 from typer.testing import CliRunner
+
+from kaeri_ops.cli import app
 
 runner = CliRunner()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from kaeri.cost.counter import CallCounter, item_size, read_units, value_size, write_units
 from moto import mock_aws
+
+from kaeri_ops.cost.counter import CallCounter, item_size, read_units, value_size, write_units
 
 
 def test_item_size_follows_dynamodb_sizing():
@@ -53,7 +54,7 @@ def table():
 
 
 def _counter(actor: list[str]) -> CallCounter:
-    from kaeri.cost.harness import _backend_lookup
+    from kaeri_ops.cost.harness import _backend_lookup
 
     return CallCounter(actor=lambda: actor[0], table_indexes={"things": [("g",)]}, lookup=_backend_lookup())
 
@@ -144,3 +145,11 @@ def test_calls_made_by_no_function_are_kept_apart():
     counter = CallCounter(actor=lambda: None)
     counter.record("sqs", "ReceiveMessage", {}, {})
     assert set(counter.usage) == {"(stack)"}
+
+
+def test_python_values_from_the_resource_layer_are_sized_the_same():
+    from decimal import Decimal
+
+    wire = {"pk": {"S": "shop#c1"}, "n": {"N": "1200"}, "ok": {"BOOL": True}, "m": {"M": {"a": {"S": "b"}}}}
+    native = {"pk": "shop#c1", "n": Decimal(1200), "ok": True, "m": {"a": "b"}}
+    assert item_size(native) == item_size(wire)

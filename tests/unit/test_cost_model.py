@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from kaeri.cost.model import (
+
+from kaeri_ops.cost.model import (
     SECONDS_PER_MONTH,
     FunctionFigures,
     Mix,
@@ -14,7 +15,7 @@ from kaeri.cost.model import (
     monthly_bill,
     stream_invocations,
 )
-from kaeri.cost.prices import load_prices
+from kaeri_ops.cost.prices import load_prices
 
 PRICES = load_prices()
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from kaeri.cost.model import FunctionFigures, Mix, UnitFigures, monthly_bill
-from kaeri.cost.prices import PRICE_FILE, Prices, load_prices
 from pydantic import ValidationError
+
+from kaeri_ops.cost.model import FunctionFigures, Mix, UnitFigures, monthly_bill
+from kaeri_ops.cost.prices import PRICE_FILE, Prices, load_prices
 
 
 def test_the_price_file_is_dated_regional_and_sourced():
