@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 
 UNITS_OUT = Path("build/cost-units.json")
-CUSTOMERS = int(os.environ.get("KAERI_COST_CUSTOMERS", "200"))
-DAYS = int(os.environ.get("KAERI_COST_DAYS", "42"))
+CUSTOMERS = int(os.environ.get("KAERI_COST_CUSTOMERS", "80"))
+DAYS = int(os.environ.get("KAERI_COST_DAYS", "21"))
 
 
 def run() -> dict[str, float | int | str]:

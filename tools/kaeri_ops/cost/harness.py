@@ -45,8 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 @dataclass
 class HarnessOptions:
-    customers: int = 200
-    days: int = 42
+    customers: int = 80
+    days: int = 21
     seed: int = 3
 
 
@@ -334,7 +334,11 @@ def _drive(
     meter.bytes.clear()
     meter.metrics.clear()
     start = driver.START
+    nightly_day = -1
     for day, slot, at in driver._steps(start, options.days):
+        if day != nightly_day and day > 0:
+            _nightly(stack, warnings)
+        nightly_day = day
         visits, catalog = shop.slot(day, slot, at)
         if visits or catalog or driver._due_by(stack, at):
             if at > stack.clock.now():
@@ -347,6 +351,7 @@ def _drive(
             stack.drain()
     stack.advance_to(start + timedelta(days=options.days))
     responder.respond(shop)
+    _nightly(stack, warnings)
     counter.active = invocations.active = False
 
     events = http.calls - calls_before
@@ -375,6 +380,20 @@ def _drive(
         stack=stack,
         warnings=warnings,
     )
+
+
+def _nightly(stack: Any, warnings: list[str]) -> None:
+    """The deployed nightly schedules (recommendations, then the KPI report), which the local stack
+    leaves to the operator: invoked per shop, as recommend-nightly's fan-out does on AWS."""
+    from kaeri_ops.definitions.topology import RECOMMEND_NIGHTLY, REPORT_NIGHTLY
+
+    stack.archive.poll_once()
+    stack.archive.flush()
+    for function in (RECOMMEND_NIGHTLY, REPORT_NIGHTLY):
+        try:
+            stack.runner.invoke(function, {"shop_id": stack.shop_id, "source": "kaeri.nightly"})
+        except Exception as exc:  # reported with the figures, never silently dropped
+            warnings.append(f"{function.name} failed: {type(exc).__name__}: {exc}")
 
 
 def _parquet(root: Path) -> dict[str, tuple[int, int]]:

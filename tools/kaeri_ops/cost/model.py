@@ -36,7 +36,7 @@ GB = 2**30
 
 # What each function's work scales with: (invocations driver, work driver).
 DRIVERS: dict[str, tuple[str, str]] = {
-    "track-api": ("api_request", "api_request"),
+    "track-api": ("api_request", "event"),  # one invocation per request, work per event in it
     "evaluate-stream": ("stream_batch", "event"),
     "journey-step": ("journey", "journey"),
     "send": ("message", "message"),
@@ -90,6 +90,11 @@ class UnitFigures(BaseModel):
     counted_on: str = ""
     command: str = ""
     warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def stream_records_per_event(self) -> float:
+        stream = self.functions.get("evaluate-stream")
+        return stream.records / self.events if stream and self.events and stream.records else 1.0
 
     # drivers -----------------------------------------------------------------------------------
 
@@ -320,7 +325,7 @@ def monthly_bill(
         "click": messages * mix.clicks_per_message,
         "customer_month": float(customers),
         "day": float(DAYS_PER_MONTH),
-        "stream_batch": stream_invocations(events, mix),
+        "stream_batch": stream_invocations(events * units.stream_records_per_event, mix),
     }
     bill = Bill(customers=customers, events=events, volumes=volumes)
     p = prices.usd
@@ -363,9 +368,12 @@ def monthly_bill(
         rru += units.per(f.rru, work_driver) * volume
         s3_bytes += units.per(f.s3_put_bytes, work_driver) * volume
     # The archive's transform (EventBridge Pipes enrichment) runs per stream batch of records.
-    archive_records = sum(
-        units.archive_rows.get(d, 0) / max(1, units.events) * events for d in ("events", "messages")
-    )
+    # Archive rows: event rows per event, message rows (one per status change) per message.
+    archive_volume = {
+        "events": units.archive_rows.get("events", 0) / max(1, units.events) * events,
+        "messages": units.archive_rows.get("messages", 0) / max(1, units.messages_total) * messages,
+    }
+    archive_records = sum(archive_volume.values())
     transform_invocations = stream_invocations(archive_records, mix)
     invocations_total += transform_invocations
     gb_seconds += transform_invocations * (5 / 1000) * memory.get("archive-transform", 512) / 1024
@@ -415,14 +423,15 @@ def monthly_bill(
         d: math.ceil(max(1.0, units.archive_record_bytes.get(d, 1.0)) / 5120) * 5
         for d in ("events", "messages")
     }
-    firehose_gb = sum(
-        units.archive_rows.get(d, 0) / max(1, units.events) * events * record_kb[d] / 2**20
-        for d in ("events", "messages")
-    )
+    firehose_gb = sum(archive_volume[d] * record_kb[d] / 2**20 for d in ("events", "messages"))
     add(Line("Firehose", "ingestion (5 KB steps)", firehose_gb, "GB", firehose_gb * p("firehose_ingest_gb")))
     add(Line("Firehose", "format conversion", firehose_gb, "GB", firehose_gb * p("firehose_conversion_gb")))
-    parquet_per_event = sum(units.archive_parquet_bytes.values()) / max(1, units.events)
-    delivered_gb = parquet_per_event * events / GB
+    parquet_bytes = {
+        d: units.archive_parquet_bytes.get(d, 0.0) / max(1, units.archive_rows.get(d, 0)) * archive_volume[d]
+        for d in ("events", "messages")
+    }
+    parquet_month = sum(parquet_bytes.values())  # Parquet bytes the month adds to the archive
+    delivered_gb = parquet_month / GB
     objects = mix.firehose_objects_per_day * DAYS_PER_MONTH
     add(
         Line(
@@ -433,7 +442,7 @@ def monthly_bill(
             delivered_gb * p("firehose_partitioning_gb") + objects * p("firehose_partitioning_object"),
         )
     )
-    archive_gb = parquet_per_event * events * min(mix.history_months, 36) / GB
+    archive_gb = parquet_month * min(mix.history_months, 36) / GB
     add(Line("S3", "archive storage", archive_gb, "GB-month", archive_gb * p("s3_storage_gb_month")))
     s3_puts = (
         objects
@@ -445,7 +454,7 @@ def monthly_bill(
     add(Line("S3", "PUT requests", s3_puts, "requests", s3_puts * p("s3_put")))
     queries_per_day = units.athena_queries / max(1, units.days)
     window_months = min(12.0, mix.history_months)  # the nightly job reads up to a year
-    per_query = max(10 * 2**20, parquet_per_event * events * window_months)
+    per_query = max(10 * 2**20, parquet_month * window_months)
     scanned_tb = queries_per_day * DAYS_PER_MONTH * per_query / 2**40
     add(Line("Athena", "data scanned", scanned_tb * 1024, "GB", scanned_tb * p("athena_tb")))
 

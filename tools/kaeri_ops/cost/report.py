@@ -36,15 +36,14 @@ def print_bill(
         f"[bold]{bill.customers:,} customers[/], {bill.events:,.0f} events, "
         f"{v['journey']:,.0f} journeys, {v['message']:,.0f} messages a month"
     )
-    table = Table(
-        "service" if not detail else "service / item",
-        *(["quantity", "unit"] if detail else []),
-        "USD/month",
-        "share",
-        title=f"AWS {prices.region}, list prices of {prices.date}, free tier excluded",
-        title_justify="left",
-        expand=False,
-    )
+    console.print(f"AWS {prices.region}, list prices of {prices.date}, free tier excluded, USD")
+    table = Table(expand=False)
+    table.add_column("service" if not detail else "service: item", overflow="fold")
+    if detail:
+        table.add_column("quantity", justify="right")
+        table.add_column("unit", overflow="fold")
+    table.add_column("USD/month", justify="right")
+    table.add_column("share", justify="right")
     total = bill.total or 1.0
     if detail:
         for line in sorted(bill.lines, key=lambda line: -line.usd):
