@@ -2,14 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tools/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: setup sdk-node demo test test-fast bench lint synth clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e . -e './tools[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -51,8 +51,8 @@ bench: setup
 	$(BIN)/python -m bench
 
 lint: setup
-	$(BIN)/ruff check layers functions infra tests bench
-	$(BIN)/ruff format --check layers functions infra tests bench
+	$(BIN)/ruff check layers tools functions infra tests bench
+	$(BIN)/ruff format --check layers tools functions infra tests bench
 
 synth: setup
 	$(BIN)/python infra/app.py

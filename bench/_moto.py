@@ -49,9 +49,9 @@ class ReadCounter:
 
 def setup_clients() -> tuple[Any, ReadCounter]:
     from kaeri.aws import AwsClients
-    from kaeri.journeys.definition import build_definition
     from kaeri.settings import Settings
     from kaeri.tables import TABLES
+    from kaeri_ops.definitions.state_machine import build_definition
 
     clients = AwsClients(Settings())
     for table in TABLES:

@@ -195,11 +195,12 @@ def run() -> dict[str, float | int | str]:
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics")
+    from moto import mock_aws
+
     from kaeri import shops
     from kaeri.aws import AwsClients
     from kaeri.settings import Settings
     from kaeri.tables import TABLES
-    from moto import mock_aws
 
     items = generate()
     batches = [

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 import numpy as np
 from kaeri.predictions import recommender
-from kaeri.predictions.evaluation import Splits, _days, _ours, _ranking_metrics, _to_interactions, _truth, load_retail
+from kaeri_ops.evaluation import Splits, _days, _ours, _ranking_metrics, _to_interactions, _truth, load_retail
 
 path, share = Path(sys.argv[1]), float(sys.argv[2])
 lines = load_retail(path)

@@ -55,9 +55,8 @@ class _NoScenarios:
 
 def measure(job: str, root: str) -> dict:
     """Runs in the child process."""
-    from kaeri.archive.engine import DuckDbEngine
-
     from bench.synthetic_shop import END, ShopSpec
+    from kaeri.archive.engine import DuckDbEngine
 
     engine = DuckDbEngine(root, threads=2)
     shop = ShopSpec(0, 0, 0).shop_id

@@ -14,13 +14,14 @@ SHOP = "bench"
 
 
 def run() -> dict[str, float | int | str]:
+    from moto import mock_aws
+
     from kaeri import clock
     from kaeri.journeys.schedule import run_schedule
     from kaeri.profiles.model import Consent, Profile
     from kaeri.profiles.repository import profile_attributes
-    from kaeri.scenarios.presets import preset
     from kaeri.scenarios.store import ScenarioStore
-    from moto import mock_aws
+    from kaeri_ops.scenarios.presets import preset
 
     now = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo
     today = date(2026, 6, 1)

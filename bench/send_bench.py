@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 from kaeri.delivery.channels import OutboundMessage, build_mime
 from kaeri.delivery.context import build_context
-from kaeri.delivery.fakes import FakeChannel
 from kaeri.delivery.links import LinkSigner
 from kaeri.delivery.service import compliance_footer
 from kaeri.delivery.templates_engine import default_templates, render
 from kaeri.profiles.model import CartLine, Consent, Profile
+from kaeri_ops.fakes import FakeChannel
 
 N = 3000
 

@@ -17,15 +17,16 @@ SCENARIOS = 20
 
 
 def run() -> dict[str, float | int | str]:
+    from moto import mock_aws
+
     from kaeri import clock
     from kaeri.events import StoredEvent
     from kaeri.journeys.triggers import on_event
     from kaeri.profiles.model import CartLine, Consent, Profile
     from kaeri.profiles.repository import ProfileRepository
     from kaeri.scenarios.model import EventTrigger, Trigger
-    from kaeri.scenarios.presets import PRESET_IDS, preset
     from kaeri.scenarios.store import ScenarioStore
-    from moto import mock_aws
+    from kaeri_ops.scenarios.presets import PRESET_IDS, preset
 
     now = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
     rng = random.Random(11)

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
 from kaeri.archive.schema import EVENTS, MESSAGES, arrow_schema
 
 VIEWS_PER_SESSION = 3.3

@@ -20,6 +20,7 @@ for _warning in ("DEPRECATED", "END_OF_LIFE"):
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
 from kaeri_cdk import constants as c  # noqa: E402
 from kaeri_cdk.stack import KaeriStack  # noqa: E402
 

@@ -18,10 +18,11 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 @pytest.fixture
 def aws():
     """moto in-process, with every Kaeri table created from the one definition."""
+    from moto import mock_aws
+
     from kaeri.aws import AwsClients
     from kaeri.settings import Settings
     from kaeri.tables import TABLES
-    from moto import mock_aws
 
     with mock_aws():
         clients = AwsClients(Settings())

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+
 from kaeri.archive.rows import event_row_from_item, message_row
 
 _deserializer = TypeDeserializer()

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from kaeri.aws import AwsClients
 from kaeri.journeys.step import StepChecker
 from kaeri.pii import MaskingFormatter

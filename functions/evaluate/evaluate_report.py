@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from kaeri import clock
 from kaeri.analytics.publish import publish_report, shop_ids
 from kaeri.aws import AwsClients

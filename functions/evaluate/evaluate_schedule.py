@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import run_schedule

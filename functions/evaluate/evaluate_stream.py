@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
 from kaeri.aws import AwsClients
 from kaeri.pii import MaskingFormatter
 from kaeri.profiles.projector import ProfileProjector, project_and_trigger

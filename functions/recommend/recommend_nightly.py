@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
 from kaeri.aws import AwsClients
 from kaeri.pii import MaskingFormatter
 from kaeri.predictions import nightly

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from kaeri.aws import AwsClients
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.feedback import Feedback, ses_records

@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from kaeri.aws import AwsClients
 from kaeri.delivery.service import Delivery, SendRequest
 from kaeri.pii import MaskingFormatter

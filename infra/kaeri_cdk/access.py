@@ -1,4 +1,4 @@
-"""Renders kaeri.access (the one definition of each function's grants) into the functions' IAM roles.
+"""Renders kaeri_ops.definitions.access (the one definition of each function's grants) into the functions' IAM roles.
 
 The grants name resources by kind and logical name ("table:events", "queue:fanout"); this module knows
 which construct each of those is, and writes one statement per grant. Nothing else in the CDK app
@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
-from kaeri.access import TABLE_WRITE, Grant, access_for
 
 from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
+from kaeri_ops.definitions.access import TABLE_WRITE, Grant, access_for
 
 
 @dataclass
 class GrantTargets:
-    """What each resource named in kaeri.access is in this stack."""
+    """What each resource named in kaeri_ops.definitions.access is in this stack."""
 
     data: Data
     resources: dict[str, list[str]]  # "queue:fanout" -> ARNs

@@ -1,4 +1,4 @@
-"""The public REST API: kaeri.topology.ROUTES, each a Lambda proxy to its function."""
+"""The public REST API: kaeri_ops.definitions.topology.ROUTES, each a Lambda proxy to its function."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from kaeri.topology import ROUTES, TRACK_API
-from kaeri.tracking import wire
 
+from kaeri.tracking import wire
 from kaeri_cdk import constants as c
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.nag import acknowledge
+from kaeri_ops.definitions.topology import ROUTES, TRACK_API
 
 
 class Api(Construct):

@@ -19,13 +19,13 @@ from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from kaeri.archive.schema import DATASETS, PARTITION_KEYS
-from kaeri.topology import Function as FunctionSpec
 
+from kaeri.archive.schema import DATASETS, PARTITION_KEYS
 from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
+from kaeri_ops.definitions.topology import Function as FunctionSpec
 
 ARCHIVE_TRANSFORM = FunctionSpec("archive-transform", "functions/archive", "archive_transform.handler")
 DEFAULT_RETENTION_DAYS = 1095
@@ -256,7 +256,7 @@ class Archive(Construct):
         )
 
     def query_resources(self) -> dict[str, list[str]]:
-        """What the kaeri.access grants of Athena readers name (QUERY_ARCHIVE), as built here."""
+        """What the kaeri_ops.definitions.access grants of Athena readers name (QUERY_ARCHIVE), as built here."""
         stack = Stack.of(self)
         glue = f"arn:{Aws.PARTITION}:glue:{stack.region}:{stack.account}"
         return {
@@ -273,6 +273,6 @@ class Archive(Construct):
         }
 
     def configure_reader(self, fn: KaeriFunction) -> None:
-        """Tell an Athena reader where the archive is (its grants come from kaeri.access)."""
+        """Tell an Athena reader where the archive is (its grants come from kaeri_ops.definitions.access)."""
         fn.add_environment("KAERI_ARCHIVE_DATABASE", self.database_name)
         fn.add_environment("KAERI_ATHENA_WORKGROUP", str(self.workgroup.name))

@@ -11,7 +11,6 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from kaeri.topology import LINKS_API, SEND, SEND_FEEDBACK
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.access import SMS_NOT_RESOURCE
@@ -20,6 +19,7 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue
+from kaeri_ops.definitions.topology import LINKS_API, SEND, SEND_FEEDBACK
 
 
 class Delivery(Construct):

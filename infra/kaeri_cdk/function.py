@@ -1,4 +1,4 @@
-"""One Lambda function of kaeri.topology, with its own role, its own log group and its table grants."""
+"""One Lambda function of kaeri_ops.definitions.topology, with its own role, its own log group and its table grants."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from kaeri.topology import Function as FunctionSpec
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.data import Data
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
+from kaeri_ops.definitions.topology import Function as FunctionSpec
 
 _CODE_EXCLUDES = ["__pycache__", "*.pyc", "tests", ".pytest_cache"]
 
 
 class KaeriFunction(Construct):
-    """A topology function with its own role. Its grants come from kaeri.access, rendered by
+    """A topology function with its own role. Its grants come from kaeri_ops.definitions.access, rendered by
     kaeri_cdk.access.grant_access once every resource exists (KaeriStack), never by a shared role."""
 
     def __init__(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
-from kaeri.topology import EVALUATE_STREAM, TRACK_API
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.queues import dead_letter_queue
+from kaeri_ops.definitions.topology import EVALUATE_STREAM, TRACK_API
 
 
 class Ingest(Construct):

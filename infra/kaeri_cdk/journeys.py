@@ -12,7 +12,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-from kaeri.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, JOURNEY_STEP, SEND
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.data import Data
@@ -20,9 +19,10 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue, work_queue
+from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, JOURNEY_STEP, SEND
 
 try:  # the scenario engine owns the ASL; without it the stack deploys everything but the machine
-    from kaeri.journeys.definition import build_definition
+    from kaeri_ops.definitions.state_machine import build_definition
 except ImportError:  # pragma: no cover - only while the scenario engine is being written
     build_definition = None
 

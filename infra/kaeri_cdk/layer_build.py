@@ -21,11 +21,8 @@ from pathlib import Path
 
 from kaeri_cdk import constants as c
 
+# Build litter only: the runtime package is shipped whole (the operator tooling is a separate package, tools/).
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
-# Operator-side parts of the package (CLI, local stack, demo) need typer/moto/rich and never run in Lambda.
-_NOT_IN_LAYER = shutil.ignore_patterns(
-    "__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", "cli", "local", "demo"
-)
 _STALE_AFTER_SECONDS = 3600
 
 
@@ -127,7 +124,7 @@ def build_common_layer(placeholder: bool = False) -> Path:
             shutil.rmtree(staging, ignore_errors=True)
             if deps is not None:
                 _link_tree(deps / "python", staging / "python")
-            shutil.copytree(package, staging / "python" / "kaeri", ignore=_NOT_IN_LAYER, dirs_exist_ok=True)
+            shutil.copytree(package, staging / "python" / "kaeri", ignore=_IGNORED, dirs_exist_ok=True)
             staging.rename(out)
         _remove_stale(out)
         return out

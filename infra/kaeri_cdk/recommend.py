@@ -5,13 +5,13 @@ from __future__ import annotations
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from kaeri.topology import RECOMMEND_NIGHTLY
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.schedules import NightlySchedule
+from kaeri_ops.definitions.topology import RECOMMEND_NIGHTLY
 
 
 class Recommend(Construct):

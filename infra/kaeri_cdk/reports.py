@@ -7,7 +7,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from kaeri.topology import REPORT_NIGHTLY
 
 from kaeri_cdk import constants as c
 from kaeri_cdk.data import Data
@@ -15,6 +14,7 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.schedules import NightlySchedule
+from kaeri_ops.definitions.topology import REPORT_NIGHTLY
 
 
 class Reports(Construct):

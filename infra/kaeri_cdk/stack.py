@@ -130,7 +130,7 @@ class KaeriStack(Stack):
         Aspects.of(self).add(AcknowledgeAcceptedWildcards())
 
     def _grant_access(self, functions: list[KaeriFunction]) -> None:
-        """Each function's role from kaeri.access: the resources its grants name, as built here."""
+        """Each function's role from kaeri_ops.definitions.access: the resources its grants name, as built here."""
         delivery = self.delivery
         resources = {
             "queue:fanout": [self.journeys.fanout_queue.queue_arn],

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from kaeri import clock, shops
 
+from kaeri import clock, shops
 from tests.integration.test_track_api import CONTEXT, NOW, api_event
 
 WEBHOOK_SECRET = "whsec_h"

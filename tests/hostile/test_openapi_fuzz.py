@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from kaeri.tracking import openapi
+
+from kaeri_ops import openapi
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 EXAMPLES = 60
@@ -23,7 +24,7 @@ OPERATIONS = [(op.ok().method.upper(), op.ok().path) for op in SCHEMA.get_all_op
 def test_openapi_document_is_current_and_valid():
     from openapi_spec_validator import validate
 
-    assert DOC.read_text() == openapi.render(), "run: python -m kaeri.tracking.openapi > docs/openapi.json"
+    assert DOC.read_text() == openapi.render(), "run: python -m kaeri_ops.openapi > docs/openapi.json"
     validate(json.loads(DOC.read_text()))
     assert len(OPERATIONS) == 11
 

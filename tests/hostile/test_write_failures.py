@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from botocore.exceptions import ClientError
+
 from kaeri.tracking.store import EventStore
 
 BATCH = {

@@ -1,4 +1,4 @@
-"""Each synthesized role grants exactly what kaeri.access says: no more, no less.
+"""Each synthesized role grants exactly what kaeri_ops.definitions.access says: no more, no less.
 
 Besides the grants, a role may hold only its plumbing, each named below: its own log group, X-Ray,
 the PII key of the tables it uses, and what its trigger needs (the events stream and its failure
@@ -9,9 +9,10 @@ send-feedback's on-failure destination).
 from __future__ import annotations
 
 import pytest
-from kaeri.access import ACCESS, TABLE_WRITE
+
 from kaeri.tables import TABLES_BY_NAME
 from kaeri_cdk.nag import flatten_reference
+from kaeri_ops.definitions.access import ACCESS, TABLE_WRITE
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The local stack holds every function to its grants in kaeri.access, the way IAM would on AWS."""
+"""The local stack holds every function to its grants in kaeri_ops.definitions.access, the way IAM would on AWS."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from kaeri.access import ACCESS
-from kaeri.local import iam
-from kaeri.local.stack import LocalStack
-from kaeri.topology import FUNCTIONS, SEND_FEEDBACK
+
+from kaeri_ops.definitions.access import ACCESS
+from kaeri_ops.definitions.topology import FUNCTIONS, SEND_FEEDBACK
+from kaeri_ops.local import iam
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

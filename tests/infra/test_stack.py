@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from kaeri.tables import TABLES
-from kaeri.topology import FUNCTIONS, ROUTES
 from kaeri_cdk.constants import SES_EVENTS
+from kaeri_ops.definitions.topology import FUNCTIONS, ROUTES
 
 pytestmark = pytest.mark.slow
 
@@ -216,7 +217,7 @@ def _function_logical_id(synth, name: str) -> str:
 def test_journey_state_machine_is_standard_traced_logged_and_calls_journey_step_and_send(synth):
     machines = synth.resources("AWS::StepFunctions::StateMachine")
     try:
-        import kaeri.journeys.definition  # noqa: F401
+        import kaeri_ops.definitions.state_machine  # noqa: F401
     except ImportError:
         pytest.skip("the scenario engine's build_definition does not exist yet")
     (machine,) = machines.values()

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+
 from kaeri.analytics.archive_reader import ArchiveKpiReader, kpi_reader
 from kaeri.analytics.reader import KpiReader
 from kaeri.analytics.summary import compute, to_json
 from kaeri.archive.engine import DuckDbEngine
-from kaeri.local.stack import LocalStack
 from kaeri.predictions import nightly, store
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kaeri.demo.driver import DemoOptions, run
+
+from kaeri_ops.demo.driver import DemoOptions, run
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from kaeri import doctor, shops
-from kaeri.local.stack import LocalStack
+
+from kaeri import shops
+from kaeri_ops import doctor
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 from boto3.dynamodb.conditions import Key
+
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.feedback import Feedback, ses_records
 from kaeri.delivery.log import MessageLog
 from kaeri.delivery.service import Delivery
-
 from tests.integration.test_send_email import SHOP, request, seed
 
 pytestmark = pytest.mark.slow  # moto in-process: a few seconds per test

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-KAERI = [sys.executable, "-c", "from kaeri.cli import main; main()"]
+KAERI = [sys.executable, "-c", "from kaeri_ops.cli import main; main()"]
 
 
 @pytest.fixture

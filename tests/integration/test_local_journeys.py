@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri import clock
 from kaeri.clock import iso, parse_iso
-from kaeri.local.stack import LocalStack
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri import clock
-from kaeri.local.stack import LocalStack
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

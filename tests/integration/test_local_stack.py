@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+
 from kaeri import clock
-from kaeri.local.stack import LocalStack
 from kaeri.settings import get_settings
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 
@@ -193,9 +194,9 @@ def test_stop_restores_clock_and_environment():
 
 def test_in_process_shortcuts_give_what_the_api_gives(stack):
     """In-process clients skip the socket; the stream poller reads moto's backend. Same answers."""
-    from kaeri.local import inprocess
-    from kaeri.local.streams import StreamPoller
-    from kaeri.topology import EVALUATE_STREAM
+    from kaeri_ops.definitions.topology import EVALUATE_STREAM
+    from kaeri_ops.local import inprocess
+    from kaeri_ops.local.streams import StreamPoller
 
     assert inprocess._app_for(stack.aws_endpoint_url) is not None
     stack.drain()

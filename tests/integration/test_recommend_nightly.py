@@ -7,11 +7,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+
 from kaeri.archive.rows import event_row
-from kaeri.archive.store import ParquetArchive
 from kaeri.events import StoredEvent
 from kaeri.predictions import store
 from kaeri.profiles.model import Predictions
+from kaeri_ops.local.parquet import ParquetArchive
 
 NOW = datetime(2024, 6, 1, 3, 0, tzinfo=UTC)
 SHOP = "shop1"
@@ -141,6 +142,7 @@ def test_handler_fans_out_one_run_per_shop_then_runs_the_shop_it_is_given(archiv
     import json
 
     import recommend_nightly
+
     from kaeri import clock
     from kaeri.aws import AwsClients
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 from boto3.dynamodb.conditions import Key
-from kaeri.local.stack import LocalStack
+
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +21,9 @@ def stack():
 
 
 def test_segment_sdk_events_are_stored_and_projected_into_the_profile(stack):
-    from kaeri.profiles.repository import ProfileRepository
     from segment.analytics import Client
+
+    from kaeri.profiles.repository import ProfileRepository
 
     errors: list[Exception] = []
     client = Client(

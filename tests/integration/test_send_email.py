@@ -6,6 +6,7 @@ import email
 from email.header import decode_header, make_header
 
 import pytest
+
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.request import SendRequest
 from kaeri.delivery.service import Delivery

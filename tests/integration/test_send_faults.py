@@ -7,20 +7,21 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from linebot.v3.messaging.exceptions import ApiException
+
 from kaeri import clock
 from kaeri.delivery.channels import EmailChannel, LineChannel, line_api_factory
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.context import CatalogReader
-from kaeri.delivery.fakes import Faulty
 from kaeri.delivery.links import LinkSigner
 from kaeri.delivery.log import MessageLog
 from kaeri.delivery.request import SendRequest
 from kaeri.delivery.retry import Backoff
 from kaeri.delivery.service import Delivery, SendInProgress, SendRetryable, dynamo_profile_loader
 from kaeri.delivery.template_store import TemplateStore
-from kaeri.local.line_server import LineServer
 from kaeri.shops import clear_cache, create_shop, get_shop
-from linebot.v3.messaging.exceptions import ApiException
+from kaeri_ops.fakes import Faulty
+from kaeri_ops.local.line_server import LineServer
 
 SHOP = "shop-f"
 NO_SLEEP = Backoff(attempts=4, sleep=lambda s: None)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+
 from kaeri.events import StoredEvent
 from kaeri.profiles.projector import ProfileProjector
 from kaeri.profiles.quarantine import Quarantine

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+
 from kaeri import clock, shops
 from kaeri.events import StoredEvent
 

@@ -9,7 +9,6 @@ import json
 
 from kaeri.profiles.projector import ProfileProjector
 from kaeri.profiles.repository import ProfileRepository
-
 from tests.integration.test_track_api import api, stored  # noqa: F401  (fixture)
 
 ORDER = {

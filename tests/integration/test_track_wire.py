@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from kaeri.local.stack import LocalStack
+
+from kaeri_ops.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 

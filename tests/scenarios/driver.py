@@ -18,18 +18,18 @@ from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.delivery.request import SendRequest, SendResult
 from kaeri.events import StoredEvent
-from kaeri.journeys.definition import build_definition
 from kaeri.journeys.schedule import run_schedule
 from kaeri.journeys.step import StepChecker
 from kaeri.journeys.triggers import on_event
-from kaeri.local import iam
-from kaeri.local.asl import Execution, Interpreter
 from kaeri.profiles.model import CartLine, Consent, Profile
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.model import Scenario, ShopRules
-from kaeri.scenarios.presets import preset
 from kaeri.scenarios.store import ScenarioStore, clear_cache
 from kaeri.tables import TABLES
+from kaeri_ops.definitions.state_machine import build_definition
+from kaeri_ops.local import iam
+from kaeri_ops.local.asl import Execution, Interpreter
+from kaeri_ops.scenarios.presets import preset
 
 SHOP = "shop1"
 
@@ -58,7 +58,7 @@ class Harness:
         self.store = ScenarioStore(self.clients)
         self.profiles = ProfileRepository(self.clients)
         clear_cache()
-        # Each step acts as the function that runs it on AWS, held to its grants in kaeri.access.
+        # Each step acts as the function that runs it on AWS, held to its grants in kaeri_ops.definitions.access.
         self.access = iam.LocalResources(
             tables={aws.settings.table(t.logical): t.logical for t in TABLES},
             state_machines={arn: "journeys"},

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from kaeri.scenarios.model import Reentry
-from kaeri.scenarios.presets import preset
+from kaeri_ops.scenarios.presets import preset
 
 pytestmark = pytest.mark.slow  # journeys replayed on moto
 

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from kaeri.local.stack import LocalStack
-from kaeri.scenarios.presets import preset
+
 from kaeri.scenarios.store import ScenarioStore
+from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.scenarios.presets import preset
 
 pytestmark = pytest.mark.slow
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from kaeri.events import StoredEvent
 from kaeri.profiles.projector import project_and_trigger
-from kaeri.scenarios.presets import preset
-
+from kaeri_ops.scenarios.presets import preset
 from tests.scenarios.driver import SHOP
 
 pytestmark = pytest.mark.slow  # journeys replayed on moto

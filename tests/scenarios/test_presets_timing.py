@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from kaeri.scenarios.model import FrequencyCap, QuietHours, Reentry, ShopRules
-from kaeri.scenarios.presets import preset
 from kaeri.scenarios.timing import zone
+from kaeri_ops.scenarios.presets import preset
 
 pytestmark = pytest.mark.slow  # each replays days of journeys on moto
 

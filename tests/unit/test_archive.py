@@ -6,16 +6,16 @@ from datetime import timedelta
 
 import pytest
 import sqlglot
+
 from kaeri.analytics.archive_reader import ArchiveKpiReader
 from kaeri.analytics.reader import KpiReader
 from kaeri.analytics.summary import compute, to_json
 from kaeri.archive import queries
 from kaeri.archive.engine import AthenaEngine, DuckDbEngine
 from kaeri.archive.rows import event_row_from_item, message_row
-from kaeri.archive.store import ParquetArchive
 from kaeri.events import StoredEvent
 from kaeri.settings import Settings
-
+from kaeri_ops.local.parquet import ParquetArchive
 from tests.unit.test_kpi_reader import SHOP, T0, put_event, seeded  # noqa: F401 (fixture)
 
 SINCE, UNTIL = T0 - timedelta(days=60), T0 + timedelta(days=10)

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from boto3.dynamodb.types import TypeSerializer
+
 from kaeri.archive.rows import event_row
 from kaeri.events import StoredEvent
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri.clock import ManualClock
-from kaeri.local.asl import AslError, DefinitionError, Interpreter, evaluate_rule, get_path, render, set_path
+from kaeri_ops.local.asl import (
+    AslError,
+    DefinitionError,
+    Interpreter,
+    evaluate_rule,
+    get_path,
+    render,
+    set_path,
+)
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 FN = "arn:aws:lambda:ap-northeast-1:000000000000:function:kaeri-journey-step"

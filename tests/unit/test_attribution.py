@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri.analytics.attribution import attribute, scenarios
 from kaeri.analytics.records import Dataset, Engagement, Goal, Journey, Message, Order
 from kaeri.analytics.report import render

@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
+
 from kaeri.predictions import bgnbd, gamma_gamma
 from kaeri.predictions.special import gammaln, hyp2f1
 
 
 def _cdnow_summary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from kaeri.predictions.evaluation import CDNOW_CALIBRATION_END, _days, lifetimes_datasets, load_cdnow
-    from kaeri.predictions.rfm import summarise
+    from kaeri_ops.evaluation import CDNOW_CALIBRATION_END, _days, lifetimes_datasets, load_cdnow
+    from kaeri_ops.rfm import summarise
 
     try:
         folder = lifetimes_datasets()

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kaeri.profiles.model import CartLine, Consent, Predictions, Profile
 from kaeri.scenarios import model as m
 from kaeri.scenarios.conditions import evaluate, event_matches, matches

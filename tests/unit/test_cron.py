@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from kaeri.local.cron import ScheduleExpression, ScheduleExpressionError, next_occurrence
+
+from kaeri_ops.local.cron import ScheduleExpression, ScheduleExpressionError, next_occurrence
 
 
 def utc(*args):

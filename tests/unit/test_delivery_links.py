@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from kaeri.delivery.links import InvalidToken, LinkSigner, RedirectClaim, UnsubscribeClaim
 
 SIGNER = LinkSigner("secret", "https://api.example")

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from kaeri.delivery.context import SHOP_FIELDS, build_context
 from kaeri.delivery.links import InvalidToken, LinkPolicy, LinkSigner, RedirectClaim, UnsafeLink, check_link
 from kaeri.delivery.template_store import check_template, missing_templates
@@ -22,7 +24,6 @@ from kaeri.delivery.templates_engine import (
 from kaeri.delivery.validation import SAMPLE_SHOP, render_problems, sample_contexts, sample_profiles
 from kaeri.pii import MaskingFormatter, mask_text, masked
 from kaeri.profiles.model import CartLine
-from typer.testing import CliRunner
 
 SIGNER = LinkSigner("secret", "https://api.example")
 
@@ -209,8 +210,8 @@ def test_unknown_template_ids_are_named_with_a_hint():
 
 
 def test_scenarios_validate_refuses_a_misspelled_template_id(tmp_path: Path):
-    from kaeri.cli import app
-    from kaeri.scenarios.presets import __file__ as presets_init
+    from kaeri_ops.cli import app
+    from kaeri_ops.scenarios.presets import __file__ as presets_init
 
     preset = (Path(presets_init).parent / "cart-abandonment.yaml").read_text()
     good = tmp_path / "good.yaml"

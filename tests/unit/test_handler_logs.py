@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 
 import pytest
+
 from kaeri.pii import MaskingFormatter
-from kaeri.topology import FUNCTIONS
+from kaeri_ops.definitions.topology import FUNCTIONS
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=[f.name for f in FUNCTIONS])

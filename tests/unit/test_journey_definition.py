@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from kaeri.clock import ManualClock, iso
-from kaeri.journeys.definition import build_definition
-from kaeri.local.asl import Interpreter
 
+from kaeri.clock import ManualClock, iso
+from kaeri_ops.definitions.state_machine import build_definition
+from kaeri_ops.local.asl import Interpreter
 from tests.infra.conftest import synth  # noqa: F401  (session fixture: the synthesized template)
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -31,7 +31,7 @@ class FakeFunctions:
         assert arn == self.step_arn, arn
         if self.fail_first:
             self.fail_first -= 1
-            from kaeri.local.asl import AslError
+            from kaeri_ops.local.asl import AslError
 
             raise AslError("Lambda.ServiceException", "transient")
         step = payload["step_index"]

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+
 from kaeri.journeys import schedule as sched
 from kaeri.journeys.store import in_holdout, journey_id
 from kaeri.profiles.model import Consent, Profile
 from kaeri.profiles.repository import ProfileRepository
-from kaeri.scenarios.presets import preset
 from kaeri.scenarios.store import ScenarioStore, clear_cache
+from kaeri_ops.scenarios.presets import preset
 
 NOW = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 CONTEXT = SimpleNamespace(
@@ -147,7 +148,7 @@ def test_schedules_follow_the_scenario_state_in_its_timezone(clients):
 
 
 def test_preview_explains_each_step(clients):
-    from kaeri.journeys.preview import preview
+    from kaeri_ops.preview.journeys import preview
 
     store = ScenarioStore(clients)
     store.push("s", preset("cart-abandonment").model_copy(update={"holdout_percent": 0}))

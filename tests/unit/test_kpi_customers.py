@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from kaeri.analytics import customers as c
 from kaeri.analytics.records import Dataset, Order
 from kaeri.analytics.summary import compute, to_json

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from kaeri.demo.shop import SLOTS, SyntheticShop
+from kaeri_ops.demo.shop import SLOTS, SyntheticShop
 
 START = datetime(2025, 1, 6, tzinfo=UTC)
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri import clock
 from kaeri.analytics.reader import KpiReader
 from kaeri.analytics.summary import compute, to_json
@@ -118,6 +119,7 @@ def test_reader_builds_the_dataset_of_one_shop(seeded):
 
 def test_nightly_handler_writes_the_report_to_s3(seeded, monkeypatch):
     import evaluate_report
+
     from kaeri.settings import get_settings
 
     seeded.s3.create_bucket(

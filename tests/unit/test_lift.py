@@ -3,6 +3,7 @@
 from math import sqrt
 
 import pytest
+
 from kaeri.analytics.lift import Z95, lift, newcombe, wald, wilson
 
 

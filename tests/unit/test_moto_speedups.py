@@ -1,6 +1,6 @@
 """The local stack's moto speed-ups give the very answers moto gives without them.
 
-Each scenario runs twice on a fresh moto, once with kaeri.local.moto_speedups installed and once
+Each scenario runs twice on a fresh moto, once with kaeri_ops.local.moto_speedups installed and once
 without, and every response (or error) is compared.
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from kaeri.local import moto_speedups
 from moto import mock_aws
+
+from kaeri_ops.local import moto_speedups
 
 REGION = "ap-northeast-1"
 untested_moto = pytest.mark.skipif(
@@ -338,7 +339,7 @@ def test_install_is_reversible(twice: bool) -> None:
 
 
 def test_the_local_stack_runs_with_them_and_leaves_moto_as_released() -> None:
-    from kaeri.local.stack import LocalStack
+    from kaeri_ops.local.stack import LocalStack
 
     with LocalStack(clock="manual") as stack:
         assert moto_speedups.installed() == moto_speedups.applicable()

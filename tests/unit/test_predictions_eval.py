@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from kaeri.predictions.evaluation import _ranking_metrics, load_retail
+
+from kaeri_ops.evaluation import _ranking_metrics, load_retail
 
 CSV = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
 536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom

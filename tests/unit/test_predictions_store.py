@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from kaeri.predictions import store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from kaeri.cli import app
+from typer.testing import CliRunner
+
 from kaeri.events import StoredEvent
 from kaeri.profiles.projector import ProfileProjector
 from kaeri.tracking.store import EventStore
-from typer.testing import CliRunner
+from kaeri_ops.cli import app
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 TARGET = ["--stack", "kaeri", "--shop", "shop-a"]

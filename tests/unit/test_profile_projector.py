@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from kaeri.events import StoredEvent
 from kaeri.profiles.model import Profile
 from kaeri.profiles.projector import ProfileProjector, apply_event

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from kaeri.cli import app
+from typer.testing import CliRunner
+
 from kaeri.events import StoredEvent
 from kaeri.profiles import quarantine
 from kaeri.profiles.projector import ProfileProjector, project_and_trigger
 from kaeri.profiles.quarantine import Quarantine
 from kaeri.profiles.repository import ProfileRepository
-from typer.testing import CliRunner
+from kaeri_ops.cli import app
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 _ids = itertools.count()
@@ -105,7 +106,7 @@ def test_a_quarantined_event_is_listed_and_replayed_after_a_fix(aws, monkeypatch
 
     monkeypatch.setattr(ProfileProjector, "apply", broken)
     assert project_and_trigger(aws, event.to_item()) == "quarantined"
-    monkeypatch.setattr("kaeri.cli.context.resolve", lambda stack, shop: _target(aws))
+    monkeypatch.setattr("kaeri_ops.cli.context.resolve", lambda stack, shop: _target(aws))
 
     listed = CliRunner().invoke(app, ["events", "failed", "--json"])
     assert listed.exit_code == 1
@@ -122,14 +123,14 @@ def test_a_quarantined_event_is_listed_and_replayed_after_a_fix(aws, monkeypatch
 
 
 def _target(aws):
-    from kaeri.cli.context import Target
+    from kaeri_ops.cli.context import Target
 
     return Target(settings=aws.settings, shop_id="shop-a")
 
 
 def test_the_local_poller_quarantines_what_it_sets_aside(aws):
-    from kaeri.local.streams import StreamPoller
-    from kaeri.topology import FUNCTIONS
+    from kaeri_ops.definitions.topology import FUNCTIONS
+    from kaeri_ops.local.streams import StreamPoller
 
     class Failing:
         def invoke(self, function, event):

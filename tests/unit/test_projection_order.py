@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from kaeri.events import StoredEvent
 from kaeri.journeys.triggers import already_exited, cart_emptied_exit, exits_of, superseded_add
 from kaeri.profiles.model import Profile
 from kaeri.profiles.projection import stamp
 from kaeri.profiles.projector import ProfileProjector, apply_event
 from kaeri.profiles.repository import ConcurrentUpdate, ProfileState
-from kaeri.scenarios.presets import preset
+from kaeri_ops.scenarios.presets import preset
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 PRODUCTS = ["p1", "p2", "p3"]

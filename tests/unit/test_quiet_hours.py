@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kaeri.scenarios.timing import defer_past_quiet_hours, in_window, next_in_window
 
 TOKYO = ZoneInfo("Asia/Tokyo")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from kaeri.predictions import recommender
 from kaeri.predictions.recommender import Interactions, RecommenderConfig
 

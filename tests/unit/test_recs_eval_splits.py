@@ -6,7 +6,8 @@ from datetime import date
 
 import numpy as np
 import pytest
-from kaeri.predictions.evaluation import Family, RetailLines, Splits, _days, _search, tune_and_report
+
+from kaeri_ops.evaluation import Family, RetailLines, Splits, _days, _search, tune_and_report
 
 SPLITS = Splits(date(2011, 7, 1), date(2011, 8, 1), date(2011, 10, 1))
 
@@ -99,9 +100,10 @@ CSV_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Cus
 
 
 def test_kaeri_eval_recs_prints_the_search_and_the_report(tmp_path, monkeypatch):
-    from kaeri.cli import app
-    from kaeri.predictions import evaluation
     from typer.testing import CliRunner
+
+    from kaeri_ops import evaluation
+    from kaeri_ops.cli import app
 
     lines = []
     for n, (month, day) in enumerate([(3, 1), (6, 20), (7, 10), (8, 15), (9, 20)]):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+
 from kaeri.predictions import recommender
 from kaeri.predictions.recommender import InteractionAggregate, Interactions, RecommenderConfig
 

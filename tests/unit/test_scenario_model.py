@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from kaeri.scenarios.loader import ScenarioError, json_schema, load_text, parse_scenario, to_yaml
-from kaeri.scenarios.presets import PRESET_IDS, preset, presets
+
+from kaeri_ops.scenarios.loader import ScenarioError, json_schema, load_text, parse_scenario, to_yaml
+from kaeri_ops.scenarios.presets import PRESET_IDS, preset, presets
 
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "scenario.schema.json"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
@@ -53,7 +54,7 @@ def test_lang_sets_the_default_copy_language():
 
 def test_schema_file_is_current():
     assert json.loads(SCHEMA.read_text()) == json_schema(), (
-        "run: python -c 'from kaeri.scenarios.loader import write_schema; write_schema(\"docs/scenario.schema.json\")'"
+        "run: python -c 'from kaeri_ops.scenarios.loader import write_schema; write_schema(\"docs/scenario.schema.json\")'"
     )
 
 

@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
+
 from kaeri import clock, shops
-from kaeri.cli import app
 from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server
 from kaeri.tracking.errors import Forbidden, Unauthorized
 from kaeri.tracking.tokens import CustomerTokens
-from typer.testing import CliRunner
+from kaeri_ops.cli import app
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kaeri.cli import app
-from kaeri.delivery.template_store import TemplateStore
 from typer.testing import CliRunner
+
+from kaeri.delivery.template_store import TemplateStore
+from kaeri_ops.cli import app
 
 TARGET = ["--stack", "kaeri", "--shop", "shop-a"]
 TEMPLATE = """---
@@ -19,7 +20,7 @@ channels: [line]
 
 
 def _preset(name: str) -> str:
-    from kaeri.scenarios.presets import __file__ as presets_init
+    from kaeri_ops.scenarios.presets import __file__ as presets_init
 
     return (Path(presets_init).parent / f"{name}.yaml").read_text()
 
@@ -50,8 +51,8 @@ def test_templates_push_refuses_unknown_filter_and_undefined_variable_and_stores
 
 
 def test_scenarios_push_and_enable_refuse_a_template_id_that_does_not_exist(aws, tmp_path):
-    from kaeri.scenarios.loader import load_text
     from kaeri.scenarios.store import ScenarioStore
+    from kaeri_ops.scenarios.loader import load_text
 
     runner = CliRunner()
     bad = tmp_path / "cart.yaml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kaeri.delivery.templates_engine import (
     RenderError,
     TemplateCompileError,

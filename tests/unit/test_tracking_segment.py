@@ -6,6 +6,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from kaeri.tracking.auth import basic_auth_user, write_key_of
 from kaeri.tracking.errors import InvalidRequest
 from kaeri.tracking.segment import parse_request

@@ -1,6 +1,6 @@
 """The one definition of every DynamoDB table.
 
-The CDK app (infra/), the local stack (kaeri.local) and the tests all build their tables from
+The CDK app (infra/), the local stack (kaeri_ops.local) and the tests all build their tables from
 TABLES, so keys and indexes cannot drift. docs/tables.md explains the access pattern each serves.
 """
 

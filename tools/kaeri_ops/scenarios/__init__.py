@@ -1,0 +1,1 @@
+"""Scenario files: loading YAML and the presets that ship with Kaeri."""
