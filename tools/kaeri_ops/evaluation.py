@@ -515,15 +515,14 @@ def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) 
 
 OURS_AXES: dict[str, list[Any]] = {
     # First value of each axis = the starting point of the coordinate search (the shipped defaults).
-    "repeat_rate_threshold": [0.1, 0.25, 0.0],
-    "repeat_weight": [6.0, 1.0, 3.0, 12.0],
-    "weighting": ["bm25", "tfidf", "damped", "none"],
-    "neighbours": [100, 50, 200],
+    "ranker": ["learned", "fixed"],
+    "ranker_l2": [1.0, 10.0, 100.0],
+    "label_window_days": [30.0, 14.0, 60.0],
+    "candidates": [100, 50, 200],
+    "similarity_half_life_days": [30.0, 14.0, 60.0, 120.0],
     "half_life_days": [120.0, 60.0, 240.0],
-    "repeat_half_life_days": [120.0, 60.0, 365.0],
-    "repeat_floor": [0.2, 0.5, 1.0],
-    "bm25_k1": [1.2, 3.0],
-    "bm25_b": [0.75, 0.25],
+    "neighbours": [100, 50, 200],
+    "weighting": ["bm25", "tfidf", "damped", "none"],
 }
 ALS_AXES: dict[str, list[Any]] = {
     "factors": [32, 64, 128, 256],
@@ -574,10 +573,17 @@ def evaluate_recs(
     # The whole file with the tuned parameters, as a shop's nightly job would train on it.
     config = RecommenderConfig(**result["search"]["ours"]["best_params"])
     data = _to_interactions(lines, float(lines.day.max()))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = recommender.fit(data, config)
     model.recommend_all(k)
     result["full_file_train_seconds"] = time.perf_counter() - started
+    result["full_file_train_cpu_seconds"] = time.process_time() - cpu
+    if model.ranker is not None:
+        result["full_file_ranker"] = {
+            "trained_rows": model.ranker.trained_rows,
+            "trained_positives": model.ranker.trained_positives,
+            "weights": model.ranker.weights(),
+        }
     result["full_file_customers"] = len(model.users)
     result["full_file_interactions"] = int(lines.item.size)
     return result

@@ -163,8 +163,15 @@ def recs(
         )
     typer.echo(
         f"training ours (fit + top-10 for all {result['full_file_customers']} customers) on the whole file: "
-        f"{result['full_file_train_seconds']:.2f} s"
+        f"{result['full_file_train_seconds']:.2f} s wall clock, {result['full_file_train_cpu_seconds']:.2f} s CPU"
     )
+    ranker = result.get("full_file_ranker")
+    if ranker:
+        typer.echo(
+            f"learned ranker on the whole file ({ranker['trained_rows']} candidate rows, "
+            f"{ranker['trained_positives']} bought in its label window), standardised weights:"
+        )
+        typer.echo("  " + ", ".join(f"{name} {w:+.2f}" for name, w in ranker["weights"].items()))
 
 
 def _params(params: dict[str, Any]) -> str:

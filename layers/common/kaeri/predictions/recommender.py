@@ -434,7 +434,7 @@ class Ranker:
     trained_positives: int = 0
 
     def score(self, x: NDArray[np.floating]) -> Array:
-        return self.coef[0] + ((x - self.mean) / self.scale) @ self.coef[1:]
+        return self.coef[0] + np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
 
     def weights(self) -> dict[str, float]:
         return {"intercept": float(self.coef[0])} | dict(
@@ -724,19 +724,24 @@ def fit_pairs(
     )
 
 
-def _logistic(x: Array, y: Array, sample_weight: Array, l2: float, iterations: int = 30) -> Array:
-    """Ridge-penalised logistic regression by Newton's method (x standardised, intercept first)."""
+def _logistic(x: Array, y: Array, sample_weight: Array, l2: float, iterations: int = 25) -> Array:
+    """Ridge-penalised logistic regression by Newton's method (x standardised, intercept first).
+
+    The products go through einsum, not BLAS: a multi-threaded BLAS on a busy machine (or a Lambda's
+    shared vCPUs) turned a 0.04 s product into seconds.
+    """
     z = np.column_stack([np.ones(x.shape[0]), x])
     penalty = np.full(z.shape[1], l2)
     penalty[0] = 0.0
     coef = np.zeros(z.shape[1])
     for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ coef, -30.0, 30.0)))
-        grad = z.T @ (sample_weight * (p - y)) + penalty * coef
-        hess = (z * (sample_weight * p * (1.0 - p))[:, None]).T @ z + np.diag(penalty + 1e-9)
+        p = 1.0 / (1.0 + np.exp(-np.clip(np.einsum("ij,j->i", z, coef), -30.0, 30.0)))
+        grad = np.einsum("ij,i->j", z, sample_weight * (p - y)) + penalty * coef
+        curvature = sample_weight * p * (1.0 - p)
+        hess = np.einsum("ij,ik->jk", z * curvature[:, None], z) + np.diag(penalty + 1e-9)
         step = np.linalg.solve(hess, grad)
         coef -= step
-        if float(np.abs(step).max()) < 1e-6:
+        if float(np.abs(step).max()) < 1e-5:
             break
     return coef
 
