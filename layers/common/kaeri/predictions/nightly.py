@@ -249,21 +249,21 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
-def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
-    """The recommender on the aggregate: its own aggregate input where it has one, else the adapter."""
-    fit_aggregate = getattr(recommender, "fit_aggregate", None)
-    if fit_aggregate is None:
-        data = interactions_from_aggregate(aggregate, now)
-        return recommender.fit(data, config.recommender)  # type: ignore[arg-type]
+def _aggregate(aggregate: Any) -> Any:
     last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
-    agg = recommender.InteractionAggregate(  # type: ignore[attr-defined]
+    return recommender.InteractionAggregate(
         customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
         product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
         kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
         count=aggregate.column("count").to_numpy(),
         last_at=last.astype(np.int64) / 1000.0,
     )
-    return fit_aggregate(agg, now, config.recommender)
+
+
+def _fit(aggregate: Any, now: datetime, config: NightlyConfig, before: Any = None) -> Any:
+    """The recommender on the aggregate; `before` (the aggregate up to the label window) trains its ranker."""
+    earlier = _aggregate(before) if before is not None and before.num_rows else None
+    return recommender.fit_aggregate(_aggregate(aggregate), now, config.recommender, before=earlier)
 
 
 @dataclass
@@ -280,7 +280,13 @@ def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config:
     rows = aggregate.num_rows
     if rows == 0:
         return Computed(None, {}, rows)
-    model = _fit(aggregate, now, config)
+    before = None
+    if config.recommender.ranker == "learned":
+        window_start = now - timedelta(days=config.recommender.label_window_days)
+        since = now - timedelta(days=config.history_days)
+        before = query_arrow(engine, "interactions", queries.period_params(shop_id, since, window_start))
+    model = _fit(aggregate, now, config, before)
+    del before
     del aggregate
     categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
     pairs = engine.query("together", {**params, "together_n": config.together_n})
