@@ -556,19 +556,24 @@ def evaluate_recs(
     k: int = 10,
     baselines: bool = True,
     progress: Callable[[str], None] | None = None,
+    models: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July."""
+    """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July.
+
+    `models` keeps only the named families (their results merge with `merge_recs_results`).
+    """
+    families = default_families(baselines)
+    if models:
+        unknown = sorted(set(models) - {f.name for f in families})
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; known: {[f.name for f in families]}")
+        families = [f for f in families if f.name in models]
     lines = load_retail(path)
-    result = tune_and_report(lines, default_families(baselines), splits, k, progress)
+    result = tune_and_report(lines, families, splits, k, progress)
     result["data"] = str(path)
-    report = result["report"]
-    baseline_names = [n for n in report if n not in ("ours",)]
-    best_baseline = max(baseline_names, key=lambda n: report[n]["recall_at_10"]) if baseline_names else None
-    if best_baseline is not None:
-        result["best_baseline"] = best_baseline
-        result["ours_vs_best_baseline_recall"] = report["ours"]["recall_at_10"] / max(
-            report[best_baseline]["recall_at_10"], 1e-12
-        )
+    _compare(result)
+    if "ours" not in result["report"]:
+        return result
 
     # The whole file with the tuned parameters, as a shop's nightly job would train on it.
     config = RecommenderConfig(**result["search"]["ours"]["best_params"])
@@ -587,6 +592,34 @@ def evaluate_recs(
     result["full_file_customers"] = len(model.users)
     result["full_file_interactions"] = int(lines.item.size)
     return result
+
+
+def _compare(result: dict[str, Any]) -> None:
+    """Ours against the best baseline on the report months (when both are in the result)."""
+    report = result["report"]
+    baselines = [n for n in report if n != "ours"]
+    if "ours" not in report or not baselines:
+        return
+    best = max(baselines, key=lambda n: report[n]["recall_at_10"])
+    result["best_baseline"] = best
+    result["ours_vs_best_baseline_recall"] = report["ours"]["recall_at_10"] / max(
+        report[best]["recall_at_10"], 1e-12
+    )
+
+
+def merge_recs_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from `evaluate_recs` runs over disjoint models (same data and splits)."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    first = parts[0]
+    for part in parts[1:]:
+        if part["splits"] != first["splits"] or part["data"] != first["data"]:
+            raise ValueError("the parts were run on different data or splits")
+    merged = {key: value for part in parts for key, value in part.items()}
+    for key in ("search", "validation_recall_at_10", "report"):
+        merged[key] = {name: v for part in parts for name, v in part[key].items()}
+    _compare(merged)
+    return merged
 
 
 def _score(
