@@ -30,7 +30,7 @@ def actions() -> LinkActions:
         s = c.settings
         secret = signing_secret(s, c.secretsmanager if s.link_signing_secret_name else None)
         _actions = LinkActions(
-            LinkSigner(secret, s.api_url),
+            LinkSigner(secret, s.public_api_url),
             Compliance(c.table("customers"), c.table("config"), c.table("messages"), c.table("events")),
             c.table("events"),
             dynamo_profile_loader(c.table("customers")),

@@ -273,16 +273,13 @@ def check_line_tokens(
             clients.secretsmanager.describe_secret(SecretId=secret)
             found.append(_ok(f"line token {shop_id}", f"secret {secret} exists"))
         except ClientError:
-            if clients.settings.local:
-                found.append(_skipped(f"line token {shop_id}", "the local stack uses its own LINE token"))
-            else:
-                found.append(
-                    _problem(
-                        f"line token {shop_id}",
-                        f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
-                        f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
-                    )
+            found.append(
+                _problem(
+                    f"line token {shop_id}",
+                    f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
+                    f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
                 )
+            )
     return found
 
 

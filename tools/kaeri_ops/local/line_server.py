@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kaeri.delivery.channels import LOCAL_LINE_TOKEN
+# The channel access token the local stack stores for its shop and this endpoint accepts.
+LOCAL_LINE_TOKEN = "kaeri-local-line-token"
 
 
 @dataclass

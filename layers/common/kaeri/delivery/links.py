@@ -2,7 +2,7 @@
 
 A token is `base64url(json payload).base64url(hmac-sha256)`. The payload names the shop, so a token
 minted for one shop can never act on another, and the HMAC makes forging or editing one impossible
-without the signing secret (Secrets Manager on AWS, settings.link_signing_secret locally).
+without the signing secret (the Secrets Manager secret named by settings.link_signing_secret_name).
 """
 
 from __future__ import annotations
@@ -227,10 +227,8 @@ _SECRET_CACHE: dict[str, tuple[float, str]] = {}
 
 
 def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: float = 300.0) -> str:
-    """The link signing secret: from Secrets Manager when a name is configured, else the local one."""
-    name = settings.link_signing_secret_name
-    if not name:
-        return settings.link_signing_secret
+    """The link signing secret, from the Secrets Manager secret the settings name (MissingSetting if none)."""
+    name = settings.required("link_signing_secret_name")
     cached = _SECRET_CACHE.get(name)
     if cached and time.monotonic() - cached[0] < max_age:
         return cached[1]

@@ -100,9 +100,7 @@ class Delivery:
 
         settings = clients.settings
         if channels is None:
-            token = secrets_token_provider(
-                clients.secretsmanager, settings.table_prefix, local=settings.local
-            )
+            token = secrets_token_provider(clients.secretsmanager, settings.table_prefix)
             channels = {
                 "email": EmailChannel(clients.sesv2, settings.ses_configuration_set),
                 "line": LineChannel(line_api_factory(settings.line_api_endpoint, token)),
@@ -122,7 +120,7 @@ class Delivery:
             templates=TemplateStore(clients.table("config")),
             profiles=dynamo_profile_loader(clients.table("customers")),
             shops=lambda shop_id: get_shop(clients, shop_id),
-            signer=LinkSigner(secret, settings.api_url),
+            signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
             catalog=CatalogReader(
                 clients.table("catalog"), clients.table("customers"), clients.dynamodb_resource
