@@ -19,7 +19,7 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue, work_queue
-from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, JOURNEY_STEP, SEND
+from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, EVALUATE_STEP, SEND_MESSAGE
 
 try:  # the scenario engine owns the ASL; without it the stack deploys everything but the machine
     from kaeri_ops.definitions.state_machine import build_definition
@@ -78,7 +78,7 @@ class Journeys(Construct):
             dlq=self.fanout_dlq,
         )
 
-        self.journey_step = KaeriFunction(self, JOURNEY_STEP, data=data, layers=layers)
+        self.evaluate_step = KaeriFunction(self, EVALUATE_STEP, data=data, layers=layers)
         self.schedule = KaeriFunction(
             self,
             EVALUATE_SCHEDULE,
@@ -122,8 +122,8 @@ class Journeys(Construct):
         stack = Stack.of(self)
         definition = build_definition(
             {
-                JOURNEY_STEP.name: self.journey_step.function.function_arn,
-                SEND.name: send.function.function_arn,
+                EVALUATE_STEP.name: self.evaluate_step.function.function_arn,
+                SEND_MESSAGE.name: send.function.function_arn,
             }
         )
         # Service integrations are written for the aws partition; deploy them in the stack's own.
@@ -133,9 +133,9 @@ class Journeys(Construct):
             self,
             "JourneyRole",
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description="Kaeri journeys: invoke journey-step and send, nothing else",
+            description="Kaeri journeys: invoke evaluate-step and send-message, nothing else",
         )
-        for fn in (self.journey_step, send):
+        for fn in (self.evaluate_step, send):
             fn.function.grant_invoke(role)
         log_group = logs.LogGroup(
             self,
@@ -164,4 +164,4 @@ class Journeys(Construct):
 
     @property
     def functions(self) -> list[KaeriFunction]:
-        return [self.schedule, self.fanout, self.journey_step]
+        return [self.schedule, self.fanout, self.evaluate_step]

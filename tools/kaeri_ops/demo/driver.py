@@ -308,7 +308,7 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
     began = time.perf_counter()
     warnings: list[str] = []
     try:
-        from kaeri_ops.local.stack import LocalStack
+        from kaeri_ops.local.stack import EmbeddedStack
     except ImportError as exc:
         raise DemoError(f"the local stack (kaeri_ops.local.stack) is not available: {exc}") from exc
 
@@ -319,7 +319,7 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
 
         replay = RetailReplay.load(options.data, options.days, options.customers, options.seed)
         start = replay.start
-    stack = LocalStack(
+    stack = EmbeddedStack(
         clock="manual", start=start - timedelta(hours=1), shop_id="demo-shop", shop_name="Kaeri Demo Shop"
     )
     stack.start()
