@@ -179,8 +179,10 @@ class ProfileRepository:
         profiles = [profile_from_item(item) for item in items]
         return {p.customer_id: p for p in profiles}
 
-    def get(self, shop_id: str, customer_id: str) -> Profile | None:
-        item = self._table.get_item(Key=profile_key(shop_id, customer_id)).get("Item")
+    def get(self, shop_id: str, customer_id: str, *, consistent: bool = False) -> Profile | None:
+        item = self._table.get_item(Key=profile_key(shop_id, customer_id), ConsistentRead=consistent).get(
+            "Item"
+        )
         return profile_from_item(item) if item else None
 
     def resolve(self, shop_id: str, identity: str) -> str:
