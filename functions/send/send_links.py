@@ -31,9 +31,9 @@ def actions() -> LinkActions:
         secret = signing_secret(s, c.secretsmanager if s.link_signing_secret_name else None)
         _actions = LinkActions(
             LinkSigner(secret, s.public_api_url),
-            Compliance(c.table("customers"), c.table("config"), c.table("messages"), c.table("events")),
+            Compliance.of(c),
             c.table("events"),
-            dynamo_profile_loader(c.table("customers")),
+            dynamo_profile_loader(c),
             lambda shop_id: get_shop(c, shop_id),
         )
     return _actions

@@ -19,12 +19,8 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue, work_queue
+from kaeri_ops.definitions.state_machine import build_definition
 from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, EVALUATE_STEP, SEND_MESSAGE
-
-try:  # the scenario engine owns the ASL; without it the stack deploys everything but the machine
-    from kaeri_ops.definitions.state_machine import build_definition
-except ImportError:  # pragma: no cover - only while the scenario engine is being written
-    build_definition = None
 
 
 def _in_partition(value: Any) -> Any:
@@ -95,11 +91,9 @@ class Journeys(Construct):
 
         self._scenario_schedules(stack, schedule_target_arn)
 
-        self.state_machine: sfn.StateMachine | None = None
-        if build_definition is not None:
-            self.state_machine = self._state_machine(prefix, send)
-            for fn in (*journey_starters, self.schedule, self.fanout):
-                fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+        self.state_machine = self._state_machine(prefix, send)
+        for fn in (*journey_starters, self.schedule, self.fanout):
+            fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
 
     def _scenario_schedules(self, stack: Stack, target_arn: str) -> None:
         """The role Scheduler assumes for per-scenario schedules, which evaluate-schedule may manage."""

@@ -44,17 +44,19 @@ def test_together_and_category_lists(aws):
     assert store.get_popular(aws, "s1", category="outdoor")[0]["product_id"] == "tent"
 
 
-_WITHOUT_NUMPY = [f for f in FUNCTIONS if not f.numpy]
-
-
 @pytest.mark.parametrize(
-    "module, code_dirs",
-    [("kaeri.predictions.store", [])] + [(f.handler.partition(".")[0], [f.code_dir]) for f in _WITHOUT_NUMPY],
-    ids=["kaeri.predictions.store"] + [f.name for f in _WITHOUT_NUMPY],
+    "function",
+    [None, *(f for f in FUNCTIONS if not f.numpy)],
+    ids=lambda f: "kaeri.predictions.store" if f is None else f.name,
 )
-def test_functions_other_than_recommend_do_not_import_numpy(module, code_dirs):
-    # Given a fresh interpreter with the function's Lambda code path (its folder and the common layer)
-    paths = [ROOT / "layers/common"] + [ROOT / d for d in code_dirs]
+def test_functions_other_than_recommend_do_not_import_numpy(function):
+    # Given a fresh interpreter with the Lambda code path of the function (or only the layer)
+    paths = [ROOT / "layers/common"]
+    if function is None:
+        module = "kaeri.predictions.store"
+    else:
+        paths.append(ROOT / function.code_dir)
+        module = function.handler.rsplit(".", 1)[0]
     code = f"import sys; sys.path[:0] = {[str(p) for p in paths]!r}; import {module}; print('numpy' in sys.modules)"
     env = {
         "AWS_DEFAULT_REGION": "ap-northeast-1",

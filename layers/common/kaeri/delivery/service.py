@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from kaeri import clock
+from kaeri.aws import AwsClients
 from kaeri.delivery.channels import (
     ChannelAdapter,
     EmailChannel,
@@ -37,7 +38,7 @@ from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
 from kaeri.profiles.model import Profile
-from kaeri.profiles.repository import profile_from_item
+from kaeri.profiles.repository import ProfileRepository
 
 __all__ = ["Delivery", "SendRequest", "SendResult", "SendRetryable", "SendInProgress", "record_skip"]
 
@@ -57,16 +58,10 @@ ProfileLoader = Callable[[str, str], Profile | None]
 ShopLoader = Callable[[str], Any]
 
 
-def dynamo_profile_loader(customers_table: Any) -> ProfileLoader:
-    """Read the profile item (`{shop}#{customer}` / PROFILE) the projector keeps."""
-
-    def load(shop_id: str, customer_id: str) -> Profile | None:
-        item = customers_table.get_item(
-            Key={"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}, ConsistentRead=True
-        ).get("Item")
-        return profile_from_item(item) if item else None
-
-    return load
+def dynamo_profile_loader(clients: AwsClients) -> ProfileLoader:
+    """The profile the projector keeps, read consistently through the profile repository."""
+    repository = ProfileRepository(clients)
+    return lambda shop_id, customer_id: repository.get(shop_id, customer_id, consistent=True)
 
 
 class Delivery:
@@ -111,14 +106,9 @@ class Delivery:
         )
         return cls(
             log=MessageLog(clients.table("messages")),
-            compliance=Compliance(
-                clients.table("customers"),
-                clients.table("config"),
-                clients.table("messages"),
-                clients.table("events"),
-            ),
+            compliance=Compliance.of(clients),
             templates=TemplateStore(clients.table("config")),
-            profiles=dynamo_profile_loader(clients.table("customers")),
+            profiles=dynamo_profile_loader(clients),
             shops=lambda shop_id: get_shop(clients, shop_id),
             signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
@@ -196,7 +186,7 @@ class Delivery:
             fields = request.model_dump()
             if channel:
                 fields["channels"] = [channel]
-            return record_skip(_Tables(self.log), fields, reason, detail)
+            return self.log.record_skip(fields, reason, detail)
         values: dict[str, Any] = {"status": "skipped", "skip_reason": reason}
         if detail:
             values["detail"] = detail
@@ -402,16 +392,6 @@ class Delivery:
         if outbound.html and self.store_html and len(outbound.html) < 100_000:
             item["html"] = outbound.html
         return item
-
-
-class _Tables:
-    """Lets record_skip reuse this service's messages table."""
-
-    def __init__(self, log: MessageLog) -> None:
-        self._log = log
-
-    def table(self, logical: str) -> Any:
-        return self._log._table
 
 
 _FOOTER = {

@@ -18,7 +18,6 @@ from kaeri.aws import AwsClients
 from kaeri.clock import iso, parse_iso
 from kaeri.delivery.request import SendRequest
 from kaeri.journeys.decisions import exit_reason, quiet_hours_release, wait_until
-from kaeri.journeys.profiles import load_journey_and_profile
 from kaeri.journeys.skips import record_skip
 from kaeri.journeys.store import Journey, JourneyStore, pick_variant
 from kaeri.profiles.model import Profile
@@ -46,8 +45,8 @@ class StepChecker:
     def check(self, state: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         now = now or clock.now()
         base = {k: state[k] for k in STATE_KEYS if k in state}
-        journey, profile = load_journey_and_profile(
-            self.clients, state["shop_id"], state["customer_id"], state["scenario_id"], state["entry_key"]
+        journey, profile = self.journeys.get_with_profile(
+            state["shop_id"], state["customer_id"], state["scenario_id"], state["entry_key"]
         )
         if journey is None:
             return {**base, "action": "end", "reason": "journey not found"}
