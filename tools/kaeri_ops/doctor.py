@@ -118,7 +118,7 @@ def check_event_flow(clients: AwsClients, timeout: float = 30.0) -> list[Check]:
     user_id = "doctor-probe"
     shop = shops.create_shop(clients, shop_id, name="kaeri doctor probe")
     try:
-        url = clients.settings.api_url.rstrip("/") + "/v1/identify"
+        url = clients.settings.public_api_url.rstrip("/") + "/v1/identify"
         status, text = _post(url, str(shop.write_key), {"userId": user_id, "traits": {"first_name": "Probe"}})
         if status != 200:
             return [

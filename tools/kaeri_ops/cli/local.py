@@ -148,7 +148,7 @@ def clock_advance(
             raise typer.BadParameter(str(exc), param_hint="DURATION") from exc
         body = {"advance": duration}
     else:
-        body = {"to": to}
+        body = {"to": str(to)}
     _print_clock(_clock_request("POST", body), as_json)
 
 

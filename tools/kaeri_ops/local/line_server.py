@@ -40,7 +40,7 @@ class LineServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> LineServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="kaeri-line", daemon=True)

@@ -70,7 +70,8 @@ class Compliance:
     # Suppression ----------------------------------------------------------------------------
     def suppression(self, shop_id: str, address: str) -> dict[str, Any] | None:
         key = suppression_key(shop_id, address)
-        return self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
+        return item
 
     def is_suppressed(self, shop_id: str, address: str, consent_at: str | None = None) -> bool:
         """Suppressed, unless an unsubscribe was followed by a newer opt-in (consent_at)."""

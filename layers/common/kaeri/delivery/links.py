@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 TokenKind = Literal["u", "r", "c"]  # unsubscribe, redirect, customer (kaeri.tracking.tokens)
@@ -156,7 +156,7 @@ class LinkSigner:
             raise InvalidToken("bad signature")
         if payload.get("k") != kind:
             raise InvalidToken("wrong token kind")
-        return payload
+        return cast("dict[str, Any]", payload)
 
     # Unsubscribe -----------------------------------------------------------------------------
     def unsubscribe_token(self, claim: UnsubscribeClaim) -> str:

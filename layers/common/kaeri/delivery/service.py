@@ -39,6 +39,7 @@ from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
 from kaeri.profiles.model import Profile
 from kaeri.profiles.repository import ProfileRepository
+from kaeri.vocabulary import Channel
 
 __all__ = ["Delivery", "SendRequest", "SendResult", "SendRetryable", "SendInProgress", "record_skip"]
 
@@ -179,7 +180,7 @@ class Delivery:
         request: SendRequest,
         reason: SkipReason,
         detail: str | None,
-        existing: dict | None,
+        existing: dict[str, Any] | None,
         channel: str | None = None,
     ) -> SendResult:
         if existing is None:
@@ -241,7 +242,7 @@ class Delivery:
             )
             rendered = render(template, channel, context, profile.locale, getattr(shop, "locale", None))
         except RenderError as exc:
-            return self._skip(request, exc.reason, str(exc)[:1000], existing, channel)  # type: ignore[arg-type]
+            return self._skip(request, exc.reason, str(exc)[:1000], existing, channel)
         outbound = self._outbound(request, shop, channel, recipient, rendered, context["unsubscribe_url"])
         if channel == "email" and not outbound.from_address:
             return self._fail(request, existing, f"shop {request.shop_id} has no from_email")
@@ -300,7 +301,7 @@ class Delivery:
             provider_message_id=provider_id,
         )
 
-    def _fail(self, request: SendRequest, existing: dict | None, detail: str) -> SendResult:
+    def _fail(self, request: SendRequest, existing: dict[str, Any] | None, detail: str) -> SendResult:
         item = base_item(request.model_dump()) | {"status": "failed", "detail": detail}
         if existing is None:
             if not self.log.put_new(item):
@@ -311,7 +312,7 @@ class Delivery:
 
     def _choose_channel(
         self, request: SendRequest, profile: Profile, template: Template
-    ) -> tuple[str | None, str | None, dict[str, str]]:
+    ) -> tuple[Channel | None, str, dict[str, str]]:
         reasons: dict[str, str] = {}
         for channel in request.channels:
             if channel not in template.channels or channel not in self.channels:
@@ -332,7 +333,7 @@ class Delivery:
                 reasons[channel] = "suppressed"
                 continue
             return channel, (normalise_address(address) if channel == "email" else address), reasons
-        return None, None, reasons
+        return None, "", reasons
 
     def _outbound(
         self,

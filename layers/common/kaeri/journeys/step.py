@@ -7,6 +7,7 @@ Input and output are the execution's state (`shop_id`, `customer_id`, `scenario_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -216,7 +217,7 @@ class StepChecker:
         ]
 
     def capped_channels(
-        self, journey: Journey, rules: ShopRules, channels: list[str], now: datetime
+        self, journey: Journey, rules: ShopRules, channels: Sequence[str], now: datetime
     ) -> list[str]:
         """Channels whose frequency cap is reached, counted from the messages table `by_customer` index."""
         caps = [c for c in rules.frequency_caps if c.channel in channels]
@@ -233,7 +234,7 @@ class StepChecker:
             for i in resp.get("Items", [])
             if i.get("status") not in NOT_COUNTED and i.get("purpose", "marketing") == "marketing"
         ]
-        capped = []
+        capped: list[str] = []
         for cap in caps:
             since = iso(now - parse_duration(cap.per))
             count = sum(

@@ -5,7 +5,7 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kaeri import clock
 from kaeri.aws import AwsClients
@@ -100,7 +100,7 @@ def _enter(
     customer_id: str,
     profile: Profile,
     journeys: JourneyStore,
-    now,
+    now: datetime,
 ) -> Entry:
     """One customer's entry, keyed by the triggering event so a replay starts nothing new."""
     return enter(
@@ -121,7 +121,7 @@ def _enter_interested(
     stored: StoredScenario,
     event: StoredEvent,
     journeys: JourneyStore,
-    now,
+    now: datetime,
     interest_days: int,
 ) -> list[Entry]:
     product_id = event.properties.get("product_id")

@@ -250,20 +250,16 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
 
 
 def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
-    """The recommender on the aggregate: its own aggregate input where it has one, else the adapter."""
-    fit_aggregate = getattr(recommender, "fit_aggregate", None)
-    if fit_aggregate is None:
-        data = interactions_from_aggregate(aggregate, now)
-        return recommender.fit(data, config.recommender)  # type: ignore[arg-type]
+    """The recommender on the aggregate, through its own columnar input (no Python object per row)."""
     last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
-    agg = recommender.InteractionAggregate(  # type: ignore[attr-defined]
+    agg = recommender.InteractionAggregate(
         customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
         product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
         kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
         count=aggregate.column("count").to_numpy(),
         last_at=last.astype(np.int64) / 1000.0,
     )
-    return fit_aggregate(agg, now, config.recommender)
+    return recommender.fit_aggregate(agg, now, config.recommender)
 
 
 @dataclass
@@ -339,8 +335,8 @@ def run_shop(
                     result.customers_with_recs += 1
             put(popular_key(shop_id), [(p, s, "popular") for p, s in popular])
             result.popular_items = len(popular)
-            for category, pairs in by_category.items():
-                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in pairs])
+            for category, ranked in by_category.items():
+                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in ranked])
             result.categories = len(by_category)
             for item, partners in model.together.items():
                 put(

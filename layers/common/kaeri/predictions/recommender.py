@@ -162,6 +162,11 @@ class Pairs:
     items: list[str]
 
 
+def _weights_sum(index: IntArray, weights: Array, size: int) -> Array:
+    """Sum of weights per index (a weighted bincount: float64, whatever numpy's stubs say)."""
+    return np.asarray(np.bincount(index, weights=weights, minlength=size), dtype=np.float64)
+
+
 def _epoch_seconds(values: Sequence[datetime | str | float]) -> Array:
     out = np.empty(len(values))
     for n, value in enumerate(values):
@@ -170,7 +175,7 @@ def _epoch_seconds(values: Sequence[datetime | str | float]) -> Array:
         elif isinstance(value, str):
             out[n] = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
         else:
-            out[n] = float(value)  # type: ignore[arg-type]
+            out[n] = float(value)
     return out
 
 
@@ -187,8 +192,8 @@ def pairs_from_interactions(data: Interactions, config: RecommenderConfig) -> Pa
     key = user * n_items + item
     uniq, inv = np.unique(key, return_inverse=True)
     inv = inv.ravel()
-    weight = np.bincount(inv, weights=w, minlength=uniq.size)
-    recent = np.bincount(inv, weights=wr, minlength=uniq.size)
+    weight = _weights_sum(inv, w, uniq.size)
+    recent = _weights_sum(inv, wr, uniq.size)
     occasion = np.where(purchase, basket, -1)
     occ = np.unique(np.column_stack([inv[purchase], occasion[purchase]]), axis=0)
     bought = (
@@ -220,8 +225,8 @@ def pairs_from_aggregate(agg: InteractionAggregate, now: datetime, config: Recom
     keep = w > 0
     uniq, inv = np.unique(key[keep], return_inverse=True)
     inv = inv.ravel()
-    weight = np.bincount(inv, weights=w[keep], minlength=uniq.size)
-    recent = np.bincount(inv, weights=wr[keep], minlength=uniq.size)
+    weight = _weights_sum(inv, w[keep], uniq.size)
+    recent = _weights_sum(inv, wr[keep], uniq.size)
     bought = np.bincount(
         inv, weights=np.where(kind[keep] == PURCHASE, count[keep], 0.0), minlength=uniq.size
     ).astype(np.int64)
@@ -451,7 +456,7 @@ def fit_pairs(
     weight, recent, bought = pairs.weight[order], pairs.recent[order], pairs.bought[order]
 
     # Popularity: decayed weight of distinct customers, and per-item repeat rate (smoothed).
-    popularity = np.bincount(pi, weights=np.minimum(weight, 1.0), minlength=n_items)
+    popularity = _weights_sum(pi, np.minimum(weight, 1.0), n_items)
     buyers = np.bincount(pi[bought >= 1], minlength=n_items).astype(np.float64)
     rebuyers = np.bincount(pi[bought >= 2], minlength=n_items).astype(np.float64)
     base = rebuyers.sum() / max(buyers.sum(), 1.0)

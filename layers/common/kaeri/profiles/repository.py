@@ -97,9 +97,9 @@ def profile_attributes(profile: Profile) -> dict[str, Any]:
     shop = profile.shop_id
     attributes["shop_id"] = shop
     attributes["birthday_key"] = f"{shop}#{profile.birthday.strftime('%m-%d')}" if profile.birthday else None
-    holds_points = profile.points_balance > 0 and profile.points_expire_on is not None
-    attributes["points_shop"] = shop if holds_points else None
-    attributes["points_expire_on"] = profile.points_expire_on.isoformat() if holds_points else None
+    expires = profile.points_expire_on if profile.points_balance > 0 else None
+    attributes["points_shop"] = shop if expires else None
+    attributes["points_expire_on"] = expires.isoformat() if expires else None
     attributes["buyer_shop"] = shop if profile.last_order_at else None
     return attributes
 
