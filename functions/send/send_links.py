@@ -30,10 +30,10 @@ def actions() -> LinkActions:
         s = c.settings
         secret = stack_signing_secret(c)
         _actions = LinkActions(
-            LinkSigner(secret, s.api_url),
-            Compliance(c.table("customers"), c.table("config"), c.table("messages"), c.table("events")),
+            LinkSigner(secret, s.public_api_url),
+            Compliance.of(c),
             c.table("events"),
-            dynamo_profile_loader(c.table("customers")),
+            dynamo_profile_loader(c),
             lambda shop_id: get_shop(c, shop_id),
         )
     return _actions

@@ -52,7 +52,7 @@ FUNCTION_TIMEOUT = {
     "evaluate-stream": Duration.seconds(60),
     "evaluate-schedule": Duration.minutes(5),
     "evaluate-fanout": Duration.minutes(2),
-    "send": Duration.seconds(60),
+    "send-message": Duration.seconds(60),
     "recommend-nightly": Duration.minutes(15),
     "report-nightly": Duration.minutes(15),
 }

@@ -122,9 +122,8 @@ class KaeriStack(Stack):
             c.OUTPUT_SCHEDULER_ROLE: self.journeys.scheduler_role.role_arn,
             c.OUTPUT_SCHEDULE_TARGET: self.journeys.schedule_target_arn,
             c.OUTPUT_LINK_SECRET: self.delivery.link_secret.secret_name,
+            c.OUTPUT_STATE_MACHINE: self.journeys.state_machine.state_machine_arn,
         }
-        if self.journeys.state_machine is not None:
-            outputs[c.OUTPUT_STATE_MACHINE] = self.journeys.state_machine.state_machine_arn
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         Aspects.of(self).add(AcknowledgeAcceptedWildcards())
@@ -146,9 +145,8 @@ class KaeriStack(Stack):
                 f"arn:{Aws.PARTITION}:lambda:{self.region}:{self.account}:function:"
                 f"{self.recommend.nightly.function_name}"
             ],
+            "state-machine:journeys": [self.journeys.state_machine.state_machine_arn],
         }
-        if self.journeys.state_machine is not None:
-            resources["state-machine:journeys"] = [self.journeys.state_machine.state_machine_arn]
         targets = GrantTargets(
             data=self.data,
             resources=resources,

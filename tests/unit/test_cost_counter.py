@@ -69,7 +69,7 @@ def test_a_known_call_sequence_is_counted_per_function(table):
     table.put_item(
         TableName="kaeri-things", Item={"pk": {"S": "b" * 10}, "data": {"S": big}, "g": {"S": "1"}}
     )
-    actor[0] = "send"
+    actor[0] = "send-message"
     table.get_item(TableName="kaeri-things", Key={"pk": {"S": "a" * 10}})  # eventual: 0.5 RRU
     table.get_item(TableName="kaeri-things", Key={"pk": {"S": "a" * 10}}, ConsistentRead=True)  # 1
     with pytest.raises(table.exceptions.ConditionalCheckFailedException):
@@ -79,7 +79,7 @@ def test_a_known_call_sequence_is_counted_per_function(table):
             ConditionExpression="attribute_not_exists(pk)",
         )
 
-    track, send = counter.usage["track-api"], counter.usage["send"]
+    track, send = counter.usage["track-api"], counter.usage["send-message"]
     assert track.calls == {"dynamodb:PutItem": 2}
     assert track.wru["kaeri-things"] == 2 + (2 + 2)
     assert send.calls == {"dynamodb:GetItem": 2, "dynamodb:PutItem": 1}
@@ -89,7 +89,7 @@ def test_a_known_call_sequence_is_counted_per_function(table):
 
 
 def test_an_update_is_charged_for_the_larger_image_and_its_index_moves(table):
-    actor = ["journey-step"]
+    actor = ["evaluate-step"]
     counter = _counter(actor)
     table.put_item(TableName="kaeri-things", Item={"pk": {"S": "k"}, "g": {"S": "old"}})
     counter.register(table.meta.events)
@@ -99,7 +99,7 @@ def test_an_update_is_charged_for_the_larger_image_and_its_index_moves(table):
         UpdateExpression="SET g = :g, body = :b",
         ExpressionAttributeValues={":g": {"S": "new"}, ":b": {"S": "y" * 1500}},
     )
-    usage = counter.usage["journey-step"]
+    usage = counter.usage["evaluate-step"]
     # table: larger image ~1.5 KB -> 2; index: new entry 2, old entry (a few bytes) deleted 1
     assert usage.wru["kaeri-things"] == 2 + 2 + 1
 

@@ -32,7 +32,7 @@ def _units(**functions: FunctionFigures) -> UnitFigures:
         transitions=50,
         messages={"email": 10},
         functions=functions,
-        deployed={"function_memory_mb": {"track-api": 1024, "send": 512}},
+        deployed={"function_memory_mb": {"track-api": 1024, "send-message": 512}},
     )
 
 
@@ -62,7 +62,7 @@ def test_per_unit_figures_scale_with_their_driver():
         **{
             "track-api": FunctionFigures(invocations=100, wru=300),  # 3 WRU per request
             "evaluate-stream": FunctionFigures(invocations=5, records=100, wru=200),  # 2 per event
-            "send": FunctionFigures(invocations=10, rru=15),  # 1.5 RRU per message
+            "send-message": FunctionFigures(invocations=10, rru=15),  # 1.5 RRU per message
         }
     )
     bill = monthly_bill(1_000, 10_000, units, PRICES, QUIET)

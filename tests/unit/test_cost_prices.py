@@ -45,7 +45,7 @@ def test_every_price_the_model_uses_is_in_the_file():
         journeys=10,
         transitions=50,
         messages={"email": 5, "line": 5},
-        functions={"send": FunctionFigures(invocations=10)},
+        functions={"send-message": FunctionFigures(invocations=10)},
     )
     monthly_bill(1000, 10_000, units, spy, Mix())
     assert set(used) <= set(prices.prices)

@@ -10,7 +10,7 @@ from moto.dynamodb.models import dynamodb_backends
 from kaeri.events import StoredEvent
 from kaeri_ops.local.archiver import LocalArchiver
 from kaeri_ops.local.parquet import ParquetArchive
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def aws(tmp_path):
     """The local stack's clients (its moto serves the stream API); nothing is drained behind the test."""
-    with LocalStack(clock="manual", start=T0, archive_dir=str(tmp_path / "stack")) as stack:
+    with EmbeddedStack(clock="manual", start=T0, archive_dir=str(tmp_path / "stack")) as stack:
         yield stack.clients
 
 

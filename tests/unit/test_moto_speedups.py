@@ -339,9 +339,9 @@ def test_install_is_reversible(twice: bool) -> None:
 
 
 def test_the_local_stack_runs_with_them_and_leaves_moto_as_released() -> None:
-    from kaeri_ops.local.stack import LocalStack
+    from kaeri_ops.local.stack import EmbeddedStack
 
-    with LocalStack(clock="manual") as stack:
+    with EmbeddedStack(clock="manual") as stack:
         assert moto_speedups.installed() == moto_speedups.applicable()
         stack.drain()
     assert not moto_speedups.installed()

@@ -118,7 +118,7 @@ def check_event_flow(clients: AwsClients, timeout: float = 30.0) -> list[Check]:
     user_id = "doctor-probe"
     shop = shops.create_shop(clients, shop_id, name="kaeri doctor probe")
     try:
-        url = clients.settings.api_url.rstrip("/") + "/v1/identify"
+        url = clients.settings.public_api_url.rstrip("/") + "/v1/identify"
         status, text = _post(url, str(shop.write_key), {"userId": user_id, "traits": {"first_name": "Probe"}})
         if status != 200:
             return [
@@ -267,16 +267,13 @@ def check_line_tokens(
             clients.secretsmanager.describe_secret(SecretId=secret)
             found.append(_ok(f"line token {shop_id}", f"secret {secret} exists"))
         except ClientError:
-            if clients.settings.local:
-                found.append(_skipped(f"line token {shop_id}", "the local stack uses its own LINE token"))
-            else:
-                found.append(
-                    _problem(
-                        f"line token {shop_id}",
-                        f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
-                        f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
-                    )
+            found.append(
+                _problem(
+                    f"line token {shop_id}",
+                    f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
+                    f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
                 )
+            )
     return found
 
 

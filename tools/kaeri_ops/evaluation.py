@@ -677,7 +677,7 @@ def evaluate_next_order(path: Path, cutoff: date = date(2011, 7, 1)) -> dict[str
     from_now = cut + bgnbd.median_time_to_next_order(fitted.params, x, t_x, T)
     naive_raw = last + last_gap[c]
     naive = np.maximum(naive_raw, cut)  # a live system knows no order came before the cutoff
-    result = {
+    result: dict[str, Any] = {
         "data": str(path),
         "cutoff": cutoff.isoformat(),
         "customers_scored": int(c.size),

@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
@@ -161,7 +161,9 @@ def _now() -> datetime:
 
 
 def _conditional_failed(clients: AwsClients) -> type[Exception]:
-    return clients.dynamodb_resource.meta.client.exceptions.ConditionalCheckFailedException
+    return cast(
+        "type[Exception]", clients.dynamodb_resource.meta.client.exceptions.ConditionalCheckFailedException
+    )
 
 
 def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> KeyRecord:
@@ -335,7 +337,7 @@ def get_shop(clients: AwsClients, shop_id: str) -> Shop | None:
     cache_key = (_scope(clients), "shop", shop_id)
     cached = _cache.get(cache_key)
     if cached is not _MISSING:
-        return cached
+        return cast("Shop | None", cached)
     item = clients.table("config").get_item(Key={"pk": shop_pk(shop_id), "sk": "META"}).get("Item")
     shop = None
     if item:

@@ -7,7 +7,7 @@ TABLES, so keys and indexes cannot drift. docs/tables.md explains the access pat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 KeyType = Literal["S", "N"]
 
@@ -57,12 +57,12 @@ class Table:
                     keys[key.name] = key.type
         return [{"AttributeName": n, "AttributeType": t} for n, t in keys.items()]
 
-    def create_table_kwargs(self, prefix: str = "kaeri") -> dict:
+    def create_table_kwargs(self, prefix: str = "kaeri") -> dict[str, Any]:
         """Arguments for boto3 create_table (local stack and tests)."""
         schema = [{"AttributeName": self.partition.name, "KeyType": "HASH"}]
         if self.sort:
             schema.append({"AttributeName": self.sort.name, "KeyType": "RANGE"})
-        kwargs: dict = {
+        kwargs: dict[str, Any] = {
             "TableName": self.physical_name(prefix),
             "KeySchema": schema,
             "AttributeDefinitions": self.attribute_definitions(),

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -55,7 +56,7 @@ STACK_OUTPUTS = {
 }
 
 
-def stack_settings(stack: str, cloudformation: object | None = None) -> Settings:
+def stack_settings(stack: str, cloudformation: Any = None) -> Settings:
     """Settings of a deployed stack, read from its CloudFormation outputs.
 
     The region is the AWS profile's (AWS_REGION / AWS_DEFAULT_REGION / ~/.aws/config, as boto3 reads
@@ -70,7 +71,7 @@ def stack_settings(stack: str, cloudformation: object | None = None) -> Settings
         raise NoStackError("no AWS region: set one in your AWS profile (aws configure) or AWS_REGION")
     try:
         cfn = cloudformation or session.client("cloudformation", region_name=region)
-        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]  # type: ignore[attr-defined]
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     except (ClientError, NoRegionError) as exc:
         raise NoStackError(f"stack {stack!r} not found in {region}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}

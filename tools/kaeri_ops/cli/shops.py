@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         )
         if url:
             shops.update_shop(clients, shop_id, url=url)
-        api = (target.api_url or clients.settings.api_url).rstrip("/")
+        api = (target.api_url or clients.settings.public_api_url).rstrip("/")
         _echo(
             {
                 "shop_id": shop_id,

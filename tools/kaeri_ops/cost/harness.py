@@ -262,7 +262,7 @@ def count(options: HarnessOptions | None = None, template: dict[str, Any] | None
     from kaeri_ops.demo import driver
     from kaeri_ops.demo.shop import SyntheticShop
     from kaeri_ops.local import iam
-    from kaeri_ops.local.stack import LocalStack
+    from kaeri_ops.local.stack import EmbeddedStack
 
     deployed = resources_of(template if template is not None else deployed_template())
     counter = CallCounter(
@@ -276,7 +276,7 @@ def count(options: HarnessOptions | None = None, template: dict[str, Any] | None
     os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
     began = time.perf_counter()
     with _hooks(counter), scans.watching():
-        stack = LocalStack(clock="manual", start=driver.START - timedelta(hours=1), shop_id="cost-shop")
+        stack = EmbeddedStack(clock="manual", start=driver.START - timedelta(hours=1), shop_id="cost-shop")
         invocations = _Invocations(stack.runner, counter)
         stack.start()
         try:
@@ -356,7 +356,7 @@ def _drive(
 
     events = http.calls - calls_before
     # API Gateway requests: what the functions behind routes were invoked for (batches, catalog, clicks).
-    api_requests = invocations.count["track-api"] + invocations.count["links-api"]
+    api_requests = invocations.count["track-api"] + invocations.count["send-links"]
     new = [e for arn, e in stack.journeys.executions.items() if arn not in executions_before]
     transitions = sum(len(e.history) for e in new)
     messages = _messages(stack)

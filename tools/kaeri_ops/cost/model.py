@@ -38,10 +38,10 @@ GB = 2**30
 DRIVERS: dict[str, tuple[str, str]] = {
     "track-api": ("api_request", "event"),  # one invocation per request, work per event in it
     "evaluate-stream": ("stream_batch", "event"),
-    "journey-step": ("journey", "journey"),
-    "send": ("message", "message"),
+    "evaluate-step": ("journey", "journey"),
+    "send-message": ("message", "message"),
     "send-feedback": ("feedback_event", "feedback_event"),
-    "links-api": ("click", "click"),
+    "send-links": ("click", "click"),
     "evaluate-schedule": ("day", "customer_month"),
     "recommend-nightly": ("day", "customer_month"),
     "report-nightly": ("day", "customer_month"),
@@ -142,8 +142,8 @@ class UnitFigures(BaseModel):
             per_event_rru += f.rru / self.events if self.events else 0.0
         track = self.functions.get("track-api", FunctionFigures())
         stream = self.functions.get("evaluate-stream", FunctionFigures())
-        step = self.functions.get("journey-step", FunctionFigures())
-        send = self.functions.get("send", FunctionFigures())
+        step = self.functions.get("evaluate-step", FunctionFigures())
+        send = self.functions.get("send-message", FunctionFigures())
         journeys = self.journeys or 1
         messages = self.messages_total or 1
         events = self.events or 1
@@ -356,7 +356,7 @@ def monthly_bill(
             wait_ms += per_unit * mix.call_latency_ms.get(
                 _latency_key(service), mix.call_latency_ms["default"]
             )
-        if name == "send" and units.messages_total:
+        if name == "send-message" and units.messages_total:
             wait_ms += units.line_pushes / units.messages_total * mix.call_latency_ms["line"]
         ms = units.per(f.cpu_seconds, work_driver) * 1000 * cpu_scale + wait_ms
         seconds = (ms * volume + invocations * mix.cold_start_share * mix.init_ms) / 1000

@@ -231,7 +231,7 @@ class ApiServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kaeri-local-api", daemon=True)

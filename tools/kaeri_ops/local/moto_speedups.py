@@ -128,7 +128,8 @@ def _patched_query(original: Any) -> Any:
 
 
 def _patched_count_traverse(original: Any) -> Any:
-    from moto.dynamodb.parsing.ast_nodes import UpdateExpression
+    # Defined by moto at runtime; its package does not declare it to type checkers.
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpression  # type: ignore[attr-defined]
 
     def traverse(self: Any, node: Any) -> Any:
         # The traversal only checks (it returns every node unchanged); the root's check sees every

@@ -1,6 +1,6 @@
-"""LocalStack: the whole deployed stack on loopback, for the CLI (`kaeri local`), the demo and the tests.
+"""EmbeddedStack: the whole deployed stack on loopback, for the CLI (`kaeri local`), the demo and the tests.
 
-    with LocalStack(clock="manual", start=datetime(2025, 1, 6, 9, tzinfo=UTC)) as stack:
+    with EmbeddedStack(clock="manual", start=datetime(2025, 1, 6, 9, tzinfo=UTC)) as stack:
         requests.post(f"{stack.api_url}/v1/track", auth=(stack.write_key, ""), json={...})
         stack.drain()                    # stream records, queue messages, due waits, schedules
         stack.advance(timedelta(hours=1))  # every wait and schedule due in that hour, in time order
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
+from kaeri.delivery.channels import line_token_secret_name
 from kaeri.settings import Settings, get_settings
 from kaeri.tables import TABLES
 from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_STREAM
@@ -45,6 +46,8 @@ ACCOUNT_ID = "000000000000"
 STATE_MACHINE_NAME = "journey"
 SCHEDULE_GROUP = "kaeri"
 MAX_DRAIN_ROUNDS = 100_000
+# The local stack's link signing secret: fixed, so links in the outbox survive a restart of `kaeri local`.
+LOCAL_LINK_SIGNING_SECRET = "kaeri-local-signing-secret"
 
 
 class Timer(Protocol):
@@ -70,7 +73,7 @@ class Resources:
     link_secret_name: str
 
 
-class LocalStack:
+class EmbeddedStack:
     """The embedded stack. All public attributes are valid after start()."""
 
     def __init__(
@@ -144,13 +147,13 @@ class LocalStack:
 
     # lifecycle ---------------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> LocalStack:
+    def start(self) -> EmbeddedStack:
         if self._started:
             return self
         try:
@@ -339,10 +342,12 @@ class LocalStack:
         topic = clients.sns.create_topic(Name=f"{prefix}-ses-feedback")["TopicArn"]
         self._setup_ses(topic)
 
-        line_secret = f"{prefix}/line-channel-access-token"
+        # The shop's LINE channel token, as `kaeri shops` stores it on AWS; the loopback LINE API accepts it.
+        assert self.line is not None
+        line_secret = line_token_secret_name(prefix, self.shop_id)
         link_secret = f"{prefix}/link-signing-secret"
-        clients.secretsmanager.create_secret(Name=line_secret, SecretString="kaeri-local-line-token")
-        clients.secretsmanager.create_secret(Name=link_secret, SecretString=Settings().link_signing_secret)
+        clients.secretsmanager.create_secret(Name=line_secret, SecretString=self.line.token)
+        clients.secretsmanager.create_secret(Name=link_secret, SecretString=LOCAL_LINK_SIGNING_SECRET)
 
         state_machine = clients.stepfunctions.create_state_machine(
             name=f"{prefix}-{STATE_MACHINE_NAME}",
@@ -382,7 +387,7 @@ class LocalStack:
         )
 
     def _setup_ses(self, topic_arn: str) -> None:
-        ses = AwsClients(Settings(aws_endpoint_url=self.aws_endpoint_url, region=self.region)).client("ses")
+        ses = self.clients_for_setup().client("ses")
         ses.verify_email_identity(EmailAddress=self.from_email)
         ses.verify_domain_identity(Domain=self.from_email.partition("@")[2])
         sesv2 = self.clients_for_setup().sesv2

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from kaeri.aws import AwsClients
 from kaeri.clock import iso
 from kaeri.journeys.decisions import quiet_hours_release, wait_until
-from kaeri.journeys.profiles import load_profile
 from kaeri.journeys.step import StepChecker
 from kaeri.journeys.store import Journey, JourneyStore, in_holdout, journey_id
+from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import evaluate
 from kaeri.scenarios.model import BranchStep, SendStep, WaitStep
 from kaeri.scenarios.store import ScenarioStore
@@ -32,7 +32,7 @@ def preview(
     stored = store.get(shop_id, scenario_id)
     scenario = stored.scenario
     rules = store.rules(shop_id)
-    profile = load_profile(clients, shop_id, customer_id)
+    profile = ProfileRepository(clients).get(shop_id, customer_id)
     lines: list[PreviewLine] = []
     if profile is None:
         return [PreviewLine("entry", "end", None, f"no profile for customer '{customer_id}'")]

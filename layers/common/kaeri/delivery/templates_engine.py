@@ -27,10 +27,10 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
@@ -38,7 +38,10 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, Field, ValidationError
 
+from kaeri.delivery.request import SkipReason
 from kaeri.vocabulary import Channel
+
+_T = TypeVar("_T")
 
 Part = Literal["subject", "html", "text", "line", "sms"]
 PARTS: tuple[str, ...] = ("subject", "html", "text", "line", "sms")
@@ -66,7 +69,7 @@ MAX_CHANNEL_CHARS = {"line": 5000, "sms": 1600}  # LINE text message limit; 10 c
 class RenderError(RuntimeError):
     """A template failed for one customer; `reason` is the skip reason recorded for the message."""
 
-    reason = "render_failed"
+    reason: SkipReason = "render_failed"
 
 
 class RenderUndefined(RenderError):
@@ -142,7 +145,7 @@ def _date(value: Any, fmt: str = "%Y-%m-%d") -> str:
     if value is None or isinstance(value, Undefined):
         return ""
     if hasattr(value, "strftime"):
-        return value.strftime(fmt)
+        return str(value.strftime(fmt))
     return str(value)[:10]
 
 
@@ -329,7 +332,7 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-def _with_deadline(seconds: float, fn: Any) -> Any:
+def _with_deadline(seconds: float, fn: Callable[[], _T]) -> _T:
     """Run fn in this thread; past the deadline the watchdog raises _Deadline inside it."""
     job = _WATCHDOG.arm(seconds)
     try:

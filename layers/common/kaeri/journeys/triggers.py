@@ -5,7 +5,7 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from kaeri import clock
@@ -14,9 +14,9 @@ from kaeri.events import StoredEvent
 from kaeri.journeys.decisions import unsubscribed_since
 from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
-from kaeri.journeys.profiles import load_profiles
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
+from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
@@ -101,7 +101,7 @@ def _enter(
     customer_id: str,
     profile: Profile,
     journeys: JourneyStore,
-    now,
+    now: datetime,
 ) -> Entry:
     """One customer's entry, keyed by the triggering event so a replay starts nothing new."""
     return enter(
@@ -122,7 +122,7 @@ def _enter_interested(
     stored: StoredScenario,
     event: StoredEvent,
     journeys: JourneyStore,
-    now,
+    now: datetime,
     interest_days: int,
 ) -> list[Entry]:
     product_id = event.properties.get("product_id")
@@ -134,7 +134,7 @@ def _enter_interested(
             interested_customers(clients, event.shop_id, str(product_id), now - timedelta(days=interest_days))
         )
     )
-    profiles = load_profiles(clients, event.shop_id, customers)
+    profiles = ProfileRepository(clients).get_many(event.shop_id, customers)
     for customer_id in customers:
         profile = profiles.get(customer_id)
         if profile is None or str(product_id) in profile.products_bought:
