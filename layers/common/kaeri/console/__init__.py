@@ -1,1 +1,1 @@
-"""The marketer console: server-rendered pages over the same domain code the CLI calls (docs/console.md)."""
+"""The marketers' console: server-rendered pages over the same domain code as the CLI."""
