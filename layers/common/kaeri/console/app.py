@@ -23,10 +23,10 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kaeri import clock
+from kaeri.console.auth import SESSION_COOKIE
 from kaeri.console.i18n import translator
 from kaeri.console.pages import FormEdit, first_wait, lift_warning, step_order, timeline, window, yaml_diff
 
-SESSION_COOKIE = "kaeri_console"
 HTML = "text/html; charset=utf-8"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
