@@ -16,9 +16,10 @@ from kaeri_cdk.ingest import Ingest
 from kaeri_cdk.journeys import Journeys
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.monitoring import Monitoring
-from kaeri_cdk.nag import AcknowledgeAcceptedWildcards
+from kaeri_cdk.nag import AcknowledgeAcceptedWildcards, acknowledge
 from kaeri_cdk.recommend import Recommend
 from kaeri_cdk.reports import Reports
+from kaeri_ops.definitions.topology import CONSOLE
 
 
 class KaeriStack(Stack):
@@ -76,6 +77,26 @@ class KaeriStack(Stack):
         for reader in (self.recommend.nightly, *self.reports.functions):
             self.archive.configure_reader(reader)
 
+        # The marketer console (kaeri.console). Its Cognito user pool and the pool settings come with the
+        # console construct (branch h-auth); until it lands the function is deployed without them.
+        self.console = KaeriFunction(
+            self,
+            CONSOLE,
+            data=self.data,
+            layers=self.layers,
+            environment={
+                "KAERI_SES_CONFIGURATION_SET": self.delivery.configuration_set.configuration_set_name,
+                "KAERI_LINK_SIGNING_SECRET_NAME": self.delivery.link_secret.secret_name,
+            },
+        )
+
+        acknowledge(
+            self.console,
+            f"IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{prefix}/*/line-channel-access-token-*]",
+            "Test sends to a shop's seed LINE id go through the send path with that shop's channel token; "
+            "the name pattern admits only the shops' LINE tokens (the trailing * is Secrets Manager's suffix).",
+        )
+
         all_functions = [
             *self.ingest.functions,
             *self.delivery.functions,
@@ -83,6 +104,7 @@ class KaeriStack(Stack):
             *self.recommend.functions,
             *self.reports.functions,
             self.archive.transform,
+            self.console,
         ]
         self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
         for fn in all_functions:
