@@ -434,7 +434,8 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         warning = _schedule_warning(console, shop_id, saved, t) if saved.enabled else ""
         return see_other(
             console.url(
-                f"/shops/{shop_id}/scenarios/{current.id}", notice=t("scenario.saved", version=saved.version)
+                f"/shops/{shop_id}/scenarios/{current.id}",
+                notice=t("scenario.saved", version=saved.version) + warning,
             )
         )
 

@@ -178,8 +178,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "test.recipient": {"ja": "宛先", "en": "Recipient"},
     "test.step": {"ja": "送信ステップ", "en": "Send step"},
     "test.no_seeds": {
-        "ja": "このショップにはテスト用の宛先が登録されていません（kaeri shops update --seed）。",
-        "en": "This shop lists no seed address (kaeri shops update --seed).",
+        "ja": "このショップにはテスト用の宛先が登録されていません（kaeri shops seeds）。",
+        "en": "This shop lists no seed address (kaeri shops seeds).",
     },
     "test.sent": {
         "ja": "{recipient} に {channel} でテスト送信しました（{template}）。",
