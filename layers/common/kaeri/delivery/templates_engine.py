@@ -456,3 +456,22 @@ def default_templates() -> dict[str, Template]:
     if _DEFAULTS is None:
         _DEFAULTS = {t.id: t for t in (load_file(p) for p in template_files(DEFAULTS_DIR))}
     return _DEFAULTS
+
+
+def to_source(template: Template) -> str:
+    """A template as the file `parse` reads (front matter, then one '=== locale part' section per body)."""
+    meta: dict[str, Any] = {"id": template.id, "channels": list(template.channels)}
+    if template.description:
+        meta["description"] = template.description
+    out = [
+        "---",
+        yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None).strip(),
+        "---",
+    ]
+    for locale, bodies in template.locales.items():
+        for part in PARTS:
+            body = getattr(bodies, part)
+            if body is not None:
+                out.append(f"=== {locale} {part}")
+                out.append(body)
+    return "\n".join(out) + "\n"
