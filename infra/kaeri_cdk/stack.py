@@ -9,6 +9,7 @@ from kaeri_cdk import constants as c
 from kaeri_cdk.access import GrantTargets, grant_access
 from kaeri_cdk.api import Api
 from kaeri_cdk.archive import Archive
+from kaeri_cdk.console import Console
 from kaeri_cdk.data import Data
 from kaeri_cdk.delivery import Delivery
 from kaeri_cdk.function import KaeriFunction
@@ -16,10 +17,9 @@ from kaeri_cdk.ingest import Ingest
 from kaeri_cdk.journeys import Journeys
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.monitoring import Monitoring
-from kaeri_cdk.nag import AcknowledgeAcceptedWildcards, acknowledge
+from kaeri_cdk.nag import AcknowledgeAcceptedWildcards
 from kaeri_cdk.recommend import Recommend
 from kaeri_cdk.reports import Reports
-from kaeri_ops.definitions.topology import CONSOLE
 
 
 class KaeriStack(Stack):
@@ -77,24 +77,13 @@ class KaeriStack(Stack):
         for reader in (self.recommend.nightly, *self.reports.functions):
             self.archive.configure_reader(reader)
 
-        # The marketer console (kaeri.console). Its Cognito user pool and the pool settings come with the
-        # console construct (branch h-auth); until it lands the function is deployed without them.
-        self.console = KaeriFunction(
+        self.console = Console(
             self,
-            CONSOLE,
+            "Console",
             data=self.data,
             layers=self.layers,
-            environment={
-                "KAERI_SES_CONFIGURATION_SET": self.delivery.configuration_set.configuration_set_name,
-                "KAERI_LINK_SIGNING_SECRET_NAME": self.delivery.link_secret.secret_name,
-            },
-        )
-
-        acknowledge(
-            self.console,
-            f"IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{prefix}/*/line-channel-access-token-*]",
-            "Test sends to a shop's seed LINE id go through the send path with that shop's channel token; "
-            "the name pattern admits only the shops' LINE tokens (the trailing * is Secrets Manager's suffix).",
+            link_secret_name=self.delivery.link_secret.secret_name,
+            removal_policy=removal,
         )
 
         all_functions = [
@@ -104,7 +93,7 @@ class KaeriStack(Stack):
             *self.recommend.functions,
             *self.reports.functions,
             self.archive.transform,
-            self.console,
+            *self.console.functions,
         ]
         self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
         for fn in all_functions:
@@ -144,6 +133,9 @@ class KaeriStack(Stack):
             c.OUTPUT_SCHEDULER_ROLE: self.journeys.scheduler_role.role_arn,
             c.OUTPUT_SCHEDULE_TARGET: self.journeys.schedule_target_arn,
             c.OUTPUT_LINK_SECRET: self.delivery.link_secret.secret_name,
+            c.OUTPUT_CONSOLE_USER_POOL: self.console.user_pool.user_pool_id,
+            c.OUTPUT_CONSOLE_CLIENT: self.console.client.user_pool_client_id,
+            c.OUTPUT_CONSOLE_URL: f"{self.api.url}/console",
         }
         if self.journeys.state_machine is not None:
             outputs[c.OUTPUT_STATE_MACHINE] = self.journeys.state_machine.state_machine_arn

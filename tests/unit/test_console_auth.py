@@ -268,3 +268,21 @@ def test_session_cookie_attributes():
     assert {"Path=/console", "HttpOnly", "Secure", "SameSite=Lax"} <= set(cookie.split("; "))
     assert "Secure" not in session_cookie("tok", secure=False).split("; ")
     assert "Max-Age=0" in cleared_session_cookie(secure=True)
+
+
+def test_the_console_calls_only_operations_that_need_no_iam_grant(cognito):
+    # kaeri_ops.definitions.access gives the console role no cognito-idp action: keep it that way.
+    idp, pool, client = cognito
+    _user(idp, pool, "aiko", "demo-shop")
+    called: list[str] = []
+    idp.meta.events.register(
+        "before-call.cognito-identity-provider", lambda model, **_: called.append(model.name)
+    )
+    auth = _auth(idp, pool, client)
+
+    auth.marketer(auth.sign_in("aiko", PASSWORD))
+    with pytest.raises(SignInFailed):
+        auth.sign_in("aiko", "wrong-password-1!")
+
+    assert called == ["InitiateAuth", "InitiateAuth"]
+    assert all(idp.meta.service_model.operation_model(name).auth_type == "none" for name in called)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kaeri_ops.cli import data, delivery, evaluation, local, measure, quarantine, scenarios, shops
+from kaeri_ops.cli import console, data, delivery, evaluation, local, measure, quarantine, scenarios, shops
 
 app = typer.Typer(
     name="kaeri",
@@ -28,6 +28,7 @@ evaluation.register(app)  # kaeri eval ...
 measure.register(app)  # kaeri kpis, kaeri report, kaeri demo
 shops.register(app)  # kaeri shops ...
 shops.register_doctor(app)  # kaeri doctor
+console.register(app)  # kaeri console users ...
 
 
 @app.command()

@@ -26,8 +26,10 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
+from kaeri.console.auth import default_jwks_url
 from kaeri.settings import Settings, get_settings
 from kaeri.tables import TABLES
+from kaeri_ops.console_users import ConsoleUsers, create_pool
 from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_STREAM
 from kaeri_ops.local import iam, inprocess, moto_speedups
 from kaeri_ops.local.api import ApiServer
@@ -68,6 +70,8 @@ class Resources:
     feedback_topic_arn: str
     line_token_secret_name: str
     link_secret_name: str
+    console_user_pool_id: str
+    console_client_id: str
 
 
 class LocalStack:
@@ -94,6 +98,7 @@ class LocalStack:
         inprocess_aws: bool = True,
         enforce_access: bool = True,
         archive_dir: str | None = None,
+        console_password: str | None = None,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -111,6 +116,9 @@ class LocalStack:
         self.postal_address = postal_address
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_urlsafe(24)}"
         self.server_key = server_key or f"sk_{secrets.token_urlsafe(24)}"
+        # The console's demo marketer (a user of the local Cognito pool, member of the shop).
+        self.console_username = "demo-marketer"
+        self.console_password = console_password
         # Background polling: on by default with the system clock. With the manual clock time only
         # moves when told, but polling still processes what is due now (the CLI turns it on).
         self.poll_interval = (
@@ -202,12 +210,16 @@ class LocalStack:
                 "fanout_queue_url": self.resources.fanout_queue_url,
                 "send_queue_url": self.resources.send_queue_url,
                 "link_signing_secret_name": self.resources.link_secret_name,
+                "console_user_pool_id": self.resources.console_user_pool_id,
+                "console_client_id": self.resources.console_client_id,
+                "console_jwks_url": self._console_jwks_url(self.resources),
             }
         )
         self._set_env(settings, self.resources)
         self.settings = settings
         self.clients = AwsClients(settings)
         self._create_shop()
+        self._create_console_marketer()
         if self.enforce_access:
             self.access = self._local_resources(settings, self.resources)
             iam.enforce(self.access)
@@ -279,6 +291,9 @@ class LocalStack:
                 "KAERI_FANOUT_QUEUE_URL": resources.fanout_queue_url,
                 "KAERI_SEND_QUEUE_URL": resources.send_queue_url,
                 "KAERI_LINK_SIGNING_SECRET_NAME": resources.link_secret_name,
+                "KAERI_CONSOLE_USER_POOL_ID": resources.console_user_pool_id,
+                "KAERI_CONSOLE_CLIENT_ID": resources.console_client_id,
+                "KAERI_CONSOLE_JWKS_URL": self._console_jwks_url(resources),
             }
         for name, value in env.items():
             if name not in self._saved_env:
@@ -351,6 +366,7 @@ class LocalStack:
             type="STANDARD",
         )["stateMachineArn"]
         clients.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+        console = create_pool(clients.client("cognito-idp"), f"{prefix}-console")
         return Resources(
             state_machine_arn=state_machine,
             fanout_queue_url=fanout,
@@ -359,6 +375,8 @@ class LocalStack:
             feedback_topic_arn=topic,
             line_token_secret_name=line_secret,
             link_secret_name=link_secret,
+            console_user_pool_id=console.user_pool_id,
+            console_client_id=console.client_id,
         )
 
     def _local_resources(self, settings: Settings, resources: Resources) -> iam.LocalResources:
@@ -428,6 +446,17 @@ class LocalStack:
         # Seed recipients for the console's test sends (`kaeri shops seeds` changes them).
         domain = self.from_email.partition("@")[2] or "demo-shop.example"
         update_shop(self.clients, self.shop_id, seed_recipients={"email": [f"seed@{domain}"]})
+
+    def _console_jwks_url(self, resources: Resources) -> str:
+        """moto serves the pool's JWKS on its own endpoint, at Cognito's path."""
+        return default_jwks_url(resources.console_user_pool_id, self.aws_endpoint_url)
+
+    def _create_console_marketer(self) -> None:
+        assert self.resources is not None
+        users = ConsoleUsers(self.clients.client("cognito-idp"), self.resources.console_user_pool_id)
+        _, self.console_password = users.add(
+            self.console_username, [self.shop_id], language="ja", password=self.console_password
+        )
 
     def _add_timers(self) -> None:
         """The journey runner (Step Functions waits) and the scheduler (EventBridge Scheduler)."""
@@ -536,6 +565,12 @@ class LocalStack:
             "webhook_secret": self.webhook_secret,
             "table_prefix": self.table_prefix,
             "clock": self.clock_mode,
+            # The console and its demo marketer (local only: on AWS `kaeri console users add`).
+            "console_url": f"{self.api_url}/console",
+            "console_user_pool_id": self.resources.console_user_pool_id if self.resources else None,
+            "console_client_id": self.resources.console_client_id if self.resources else None,
+            "console_username": self.console_username,
+            "console_password": self.console_password,
         }
 
     def _clock_state(self) -> dict[str, Any]:

@@ -70,9 +70,26 @@ class RenderError(RuntimeError):
 
 
 class RenderUndefined(RenderError):
-    """The template used a variable the context does not have (a typo, or an unguarded optional)."""
+    """The template used a variable the context does not have (a typo, or an unguarded optional).
+
+    `part` ("ja.text") and `line` (1-based, within that body) say where, when Jinja's traceback tells.
+    """
 
     reason = "render_undefined"
+
+    def __init__(self, message: str, part: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.part, self.line = part, line
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the template body an error was raised on (Jinja rewrites its frames to "<template>")."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 class RenderTimeout(RenderError):
@@ -251,7 +268,12 @@ def _render(
         except RenderError:
             raise
         except UndefinedError as exc:
-            raise RenderUndefined(f"{where}: undefined: {exc}") from exc
+            line = _template_line(exc)
+            text = source.splitlines()[line - 1].strip() if line and line <= len(source.splitlines()) else ""
+            shown = f" in `{text}`" if text else ""
+            raise RenderUndefined(
+                f"{where}: undefined: {exc}{shown}", part=f"{chosen}.{part}", line=line
+            ) from exc
         except TemplateError as exc:
             raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # a template can raise anything its expressions raise
