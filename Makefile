@@ -47,7 +47,8 @@ setup: $(STAMP) $(NODE_STAMP) sdk-node browser
 # The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
 # shop, which finishes in about 2.5 minutes.
-DEMO_ARGS ?= --days 120 --customers 200
+# --serve keeps the demo shop up afterwards and prints the console's URL and its demo marketer's sign-in.
+DEMO_ARGS ?= --days 120 --customers 200 --serve
 
 demo: setup
 	$(BIN)/kaeri demo $(DEMO_ARGS)
