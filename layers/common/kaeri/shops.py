@@ -59,6 +59,8 @@ class Shop(BaseModel):
     url: str | None = None  # the storefront; its host may be linked from messages
     # Other hosts messages may link to (and their subdomains); see docs/delivery.md, "Links".
     link_domains: list[str] = Field(default_factory=list)
+    # Where the console's test sends may go: the shop's own seed inboxes, LINE ids and phone numbers.
+    seed_recipients: dict[str, list[str]] = Field(default_factory=dict)  # channel -> addresses
     # Only filled on the Shop returned by create_shop; never stored or read back.
     write_key: str | None = Field(default=None, exclude=True)
     server_key: str | None = Field(default=None, exclude=True)

@@ -53,6 +53,8 @@ STACK_OUTPUTS = {
     "SchedulerRoleArn": "schedule_role_arn",
     "ScheduleTargetArn": "schedule_target_arn",
     "LinkSigningSecretName": "link_signing_secret_name",
+    "ConsoleUserPoolId": "console_user_pool_id",
+    "ConsoleClientId": "console_client_id",
 }
 
 
@@ -103,6 +105,8 @@ def resolve(stack: str | None = None, shop: str | None = None) -> Target:
         region=info["region"],
         api_url=info["api_url"],
         table_prefix=info.get("table_prefix", "kaeri"),
+        console_user_pool_id=info.get("console_user_pool_id"),
+        console_client_id=info.get("console_client_id"),
         local=True,
     )
     return Target(

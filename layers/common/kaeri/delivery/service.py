@@ -316,6 +316,13 @@ class Delivery:
             if channel not in template.channels or channel not in self.channels:
                 reasons[channel] = "no_address"  # nothing to send on this channel
                 continue
+            if request.test_recipient:
+                # A seed address of the shop: the customer's consent and address do not apply to it.
+                seed = request.test_recipient
+                if self.compliance.is_suppressed(request.shop_id, seed, None):
+                    reasons[channel] = "suppressed"
+                    continue
+                return channel, (normalise_address(seed) if channel == "email" else seed), reasons
             if request.purpose == "marketing" and not profile.has_consent(channel):
                 reasons[channel] = "no_consent"
                 continue
