@@ -19,12 +19,7 @@ from kaeri.settings import get_settings
 logger = Logger(logger_formatter=MaskingFormatter())
 settings = get_settings()
 clients = AwsClients(settings)
-auth = ConsoleAuth(
-    clients.client("cognito-idp"),
-    settings.console_user_pool_id or "",
-    settings.console_client_id or "",
-    jwks_url=settings.console_jwks_url or "",
-)
+auth = ConsoleAuth.from_settings(settings, clients)
 app = build_app(Console(clients, auth, secure_cookie=not settings.local, prefix=settings.console_path_prefix))
 
 

@@ -1,19 +1,13 @@
 """A local stack with a small shop for the console: presets installed, customers with carts, orders and
-messages, the console served by the stack's API server, and a marketer who can sign in.
-
-The sign-in goes through kaeri.console.auth (Cognito on the stack's moto) when it exists; until then
-a test double with the same interface stands in, so the pages can be exercised (docs/console.md).
+messages, the console function served by the stack's API server, and marketers who sign in through
+Cognito (moto's cognito-idp on the stack) with kaeri.console.auth, as a deployed stack does.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
-from dataclasses import dataclass
+import contextlib
+import os
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 import pytest
 import requests
@@ -23,84 +17,43 @@ SHOP_A = "shop-a"
 SHOP_B = "shop-b"
 SEED_EMAIL = "seed@shop-a.example"
 SEED_LINE = "Useedshopa0000000000000000000001"
-PASSWORD = "Kaeri-walk-1"
+PASSWORD = "Kaeri-walk-1!"
+
+# username -> (shops, Cognito locale)
+MARKETERS = {"hanako": ((SHOP_A,), "ja"), "alice": ((SHOP_A,), "en"), "bob": ((SHOP_B,), "en")}
 
 
-@dataclass(frozen=True)
-class Marketer:
-    username: str
-    shops: frozenset[str]
-    language: Literal["ja", "en"]
+def console_pool(stack) -> dict[str, str]:
+    """The console's user pool and app client on the stack's moto, and its marketers; the settings env."""
+    from kaeri.console.auth import shop_group
 
-
-class SignInFailed(Exception):
-    pass
-
-
-class SessionAuth:
-    """The interface of kaeri.console.auth.ConsoleAuth over fixed users, sessions signed with HMAC."""
-
-    def __init__(
-        self, users: dict[str, tuple[str, frozenset[str], str]], key: bytes = b"console-tests"
-    ) -> None:
-        self.users = users
-        self.key = key
-
-    def _sign(self, text: str) -> str:
-        return hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
-
-    def sign_in(self, username: str, password: str) -> str:
-        user = self.users.get(username)
-        if not user or not hmac.compare_digest(user[0], password):
-            raise SignInFailed(username)
-        body = json.dumps({"u": username, "exp": int(time.time()) + 3600})
-        return f"{body.encode().hex()}.{self._sign(body)}"
-
-    def marketer(self, cookie_value: str | None) -> Marketer | None:
-        try:
-            raw, signature = (cookie_value or "").split(".")
-            body = bytes.fromhex(raw).decode()
-        except ValueError:
-            return None
-        if not hmac.compare_digest(signature, self._sign(body)):
-            return None
-        data = json.loads(body)
-        if data["exp"] < time.time() or data["u"] not in self.users:
-            return None
-        _, shops, language = self.users[data["u"]]
-        return Marketer(data["u"], shops, language)  # type: ignore[arg-type]
-
-    def csrf_token(self, cookie_value: str) -> str:
-        return self._sign("csrf:" + cookie_value)
-
-
-USERS = {
-    "hanako": (PASSWORD, frozenset({SHOP_A}), "ja"),
-    "alice": (PASSWORD, frozenset({SHOP_A}), "en"),
-    "bob": (PASSWORD, frozenset({SHOP_B}), "en"),
-}
-
-
-def _console_handler(stack):
-    """The console function as the stack would run it, signing in through the auth available."""
-    from kaeri.console.app import Console, build_app
-
-    try:
-        import kaeri.console.auth  # noqa: F401
-    except ImportError:
-        auth = SessionAuth(USERS)
-    else:  # pragma: no cover - replaced by the Cognito-backed fixture once h-auth's module lands
-        auth = SessionAuth(USERS)
-    import kaeri.console.app as console_app
-
-    console_app_module = console_app
-    app = build_app(Console(stack.clients, auth, secure_cookie=False, sign_in_failed=SignInFailed))
-
-    def handler(event, context):
-        return app.resolve(event, context)
-
-    handler.module = console_app_module
-    return handler
+    idp = stack.clients.client("cognito-idp")
+    pool = idp.create_user_pool(
+        PoolName="kaeri-console", AdminCreateUserConfig={"AllowAdminCreateUserOnly": True}
+    )["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="console",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ReadAttributes=["email", "locale"],
+    )["UserPoolClient"]["ClientId"]
+    for username, (shops, locale) in MARKETERS.items():
+        idp.admin_create_user(
+            UserPoolId=pool,
+            Username=username,
+            UserAttributes=[
+                {"Name": "email", "Value": f"{username}@marketers.example"},
+                {"Name": "locale", "Value": locale},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(UserPoolId=pool, Username=username, Password=PASSWORD, Permanent=True)
+        for shop in shops:
+            with contextlib.suppress(idp.exceptions.GroupExistsException):
+                idp.create_group(UserPoolId=pool, GroupName=shop_group(shop))
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=shop_group(shop))
+    return {"KAERI_CONSOLE_USER_POOL_ID": pool, "KAERI_CONSOLE_CLIENT_ID": client}
 
 
 def _call(kind, at, **fields):
@@ -236,14 +189,26 @@ def seed_shop(stack) -> None:
 
 @pytest.fixture(scope="module")
 def console_stack():
+    from kaeri.settings import get_settings
     from kaeri_ops.local.stack import LocalStack
 
     with LocalStack(
         clock="manual", start=START, shop_id=SHOP_A, shop_name="Shop A", from_email="shop@shop-a.example"
     ) as stack:
-        stack.runner.overrides["console"] = _console_handler(stack)
-        seed_shop(stack)
-        yield stack
+        env = console_pool(stack)
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        get_settings.cache_clear()  # the console function reads them when it first starts
+        try:
+            seed_shop(stack)
+            yield stack
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            get_settings.cache_clear()
 
 
 class Browserless:

@@ -43,6 +43,8 @@ class Settings(BaseModel):
     console_user_pool_id: str | None = None
     console_client_id: str | None = None
     console_jwks_url: str | None = None
+    # Where the console's URLs start: the API stage (e.g. "/prod") when reached through execute-api's URL.
+    console_path_prefix: str = ""
     local: bool = False
 
     def table(self, logical: str) -> str:

@@ -430,7 +430,7 @@ class LocalStack:
         return AwsClients(Settings(aws_endpoint_url=self.aws_endpoint_url, region=self.region, local=True))
 
     def _create_shop(self) -> None:
-        from kaeri.shops import create_shop
+        from kaeri.shops import create_shop, update_shop
 
         create_shop(
             self.clients,
@@ -443,6 +443,9 @@ class LocalStack:
             sender_name=self.sender_name,
             postal_address=self.postal_address,
         )
+        # Seed recipients for the console's test sends (`kaeri shops seeds` changes them).
+        domain = self.from_email.partition("@")[2] or "demo-shop.example"
+        update_shop(self.clients, self.shop_id, seed_recipients={"email": [f"seed@{domain}"]})
 
     def _console_jwks_url(self, resources: Resources) -> str:
         """moto serves the pool's JWKS on its own endpoint, at Cognito's path."""

@@ -23,10 +23,10 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kaeri import clock
+from kaeri.console.auth import SESSION_COOKIE
 from kaeri.console.i18n import translator
 from kaeri.console.pages import FormEdit, first_wait, lift_warning, step_order, timeline, window, yaml_diff
 
-SESSION_COOKIE = "kaeri_console"
 HTML = "text/html; charset=utf-8"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
@@ -323,7 +323,6 @@ def build_app(console: Console) -> APIGatewayRestResolver:
     @app.post("/console/shops/<shop_id>/scenarios/<scenario_id>/enabled")
     def set_enabled(shop_id: str, scenario_id: str) -> Response:
         from kaeri.delivery.template_store import TemplateStore, missing_templates
-        from kaeri.journeys.schedule import sync_schedule
 
         signed, fields = shop(shop_id, post=True)
         stored = stored_or_404(shop_id, scenario_id)
@@ -335,10 +334,9 @@ def build_app(console: Console) -> APIGatewayRestResolver:
             if problems:
                 raise BadRequest("; ".join(problems))
         stored = scenario_store().set_enabled(shop_id, scenario_id, enabled)
-        if stored.scenario.trigger.kind != "event":
-            sync_schedule(console.clients, shop_id, stored)
         key = "scenario.enabled_now" if enabled else "scenario.disabled_now"
-        return see_other(console.url(f"/shops/{shop_id}", notice=t(key, version=stored.version)))
+        notice = t(key, version=stored.version) + _schedule_warning(console, shop_id, stored, t)
+        return see_other(console.url(f"/shops/{shop_id}", notice=notice))
 
     def scenario_page(
         signed: Signed,
@@ -397,7 +395,6 @@ def build_app(console: Console) -> APIGatewayRestResolver:
     def save(signed: Signed, shop_id: str, current: Any, text: str | None, data: Any) -> Response:
         """Validate like `kaeri scenarios push`, then store a new version (running journeys keep theirs)."""
         from kaeri.delivery.template_store import TemplateStore, missing_templates
-        from kaeri.journeys.schedule import sync_schedule
         from kaeri.scenarios.source import Problem, ScenarioError, load_text, parse_scenario, to_yaml
 
         t = translator(signed.marketer.language)
@@ -434,11 +431,11 @@ def build_app(console: Console) -> APIGatewayRestResolver:
                 console.url(f"/shops/{shop_id}/scenarios/{current.id}", notice=t("scenario.unchanged"))
             )
         saved = scenario_store().push(shop_id, scenario)
-        if saved.enabled and scenario.trigger.kind != "event":
-            sync_schedule(console.clients, shop_id, saved)
+        warning = _schedule_warning(console, shop_id, saved, t) if saved.enabled else ""
         return see_other(
             console.url(
-                f"/shops/{shop_id}/scenarios/{current.id}", notice=t("scenario.saved", version=saved.version)
+                f"/shops/{shop_id}/scenarios/{current.id}",
+                notice=t("scenario.saved", version=saved.version) + warning,
             )
         )
 
@@ -759,6 +756,22 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return page("messages", signed, shop_id=shop_id, rows=rows)
 
     return app
+
+
+def _schedule_warning(console: Console, shop_id: str, stored: Any, t: Any) -> str:
+    """Sync a scheduled scenario's EventBridge schedule; the console's role may not manage schedules
+    (they are created with operator credentials), in which case the marketer is told what to run."""
+    if stored.scenario.trigger.kind == "event":
+        return ""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from kaeri.journeys.schedule import sync_schedule
+
+    try:
+        sync_schedule(console.clients, shop_id, stored)
+    except (ClientError, BotoCoreError):
+        return " " + t("scenario.schedule_not_synced", scenario=stored.id)
+    return ""
 
 
 def lift_minimum() -> int:

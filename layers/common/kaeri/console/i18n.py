@@ -124,6 +124,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "無効にしました（版 {version}）。",
         "en": "Disabled (version {version}).",
     },
+    "scenario.schedule_not_synced": {
+        "ja": "スケジュールは更新されていません。運用担当に `kaeri scenarios enable {scenario}` の実行を依頼してください。",
+        "en": "Its schedule was not updated: ask an operator to run `kaeri scenarios enable {scenario}`.",
+    },
     "form.duration": {"ja": "待機時間（例 30m, 1h, 2d）", "en": "Wait (e.g. 30m, 1h, 2d)"},
     "form.window_start": {"ja": "送信開始", "en": "Window start"},
     "form.window_end": {"ja": "送信終了", "en": "Window end"},
@@ -174,8 +178,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "test.recipient": {"ja": "宛先", "en": "Recipient"},
     "test.step": {"ja": "送信ステップ", "en": "Send step"},
     "test.no_seeds": {
-        "ja": "このショップにはテスト用の宛先が登録されていません（kaeri shops update --seed）。",
-        "en": "This shop lists no seed address (kaeri shops update --seed).",
+        "ja": "このショップにはテスト用の宛先が登録されていません（kaeri shops seeds）。",
+        "en": "This shop lists no seed address (kaeri shops seeds).",
     },
     "test.sent": {
         "ja": "{recipient} に {channel} でテスト送信しました（{template}）。",
