@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,21 @@ class Target:
     @property
     def clients(self) -> AwsClients:
         return AwsClients(self.settings)
+
+    def now(self) -> datetime:
+        """The stack's time: the local stack's clock (manual or system, as it was started), else now."""
+        from kaeri import clock
+
+        if not self.local or not self.api_url:
+            return clock.now()
+        import requests
+
+        try:
+            answer = requests.get(f"{self.api_url}/_local/clock", timeout=10)
+            answer.raise_for_status()
+        except requests.RequestException as exc:
+            raise NoStackError(f"the local stack at {self.api_url} does not answer: {exc}") from None
+        return clock.parse_iso(answer.json()["now"])
 
 
 def local_file() -> Path:

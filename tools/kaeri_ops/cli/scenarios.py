@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kaeri_ops.cli.context import SHOP_OPTION, STACK_OPTION, target_or_exit
+from kaeri_ops.cli.context import SHOP_OPTION, STACK_OPTION, NoStackError, target_or_exit
 
 group = typer.Typer(help="Scenarios: what to send, to whom and when.", no_args_is_help=True)
 
@@ -229,7 +229,12 @@ def preview(
 
     target = target_or_exit(stack, shop)
     try:
-        lines = run_preview(target.clients, target.shop_id, scenario_id, user, clock.now())
+        now = target.now()  # the stack's clock: `kaeri local --clock manual` is judged at its time
+    except NoStackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        lines = run_preview(target.clients, target.shop_id, scenario_id, user, now)
     except ScenarioNotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
