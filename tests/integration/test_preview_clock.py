@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ KAERI = [sys.executable, "-c", "from kaeri_ops.cli import main; main()"]
 
 
 def test_preview_in_another_process_uses_the_manual_clock(tmp_path):
-    with LocalStack(clock="manual", start=START, shop_id="shop-a", write_key="wk_preview") as stack:
+    with EmbeddedStack(clock="manual", start=START, shop_id="shop-a", write_key="wk_preview") as stack:
         path = tmp_path / "local.json"
         path.write_text(json.dumps(stack.info()))
         # The CLI runs as its own process, as for a marketer: its clock is the machine's.
