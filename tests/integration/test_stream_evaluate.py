@@ -62,7 +62,9 @@ def stream(aws, monkeypatch):
 
     monkeypatch.setattr(evaluate_stream, "_clients", lambda: aws)
     seen = []
-    monkeypatch.setattr("kaeri.journeys.triggers.on_event", lambda e, p, c: seen.append((e.message_id, p)))
+    monkeypatch.setattr(
+        "kaeri.journeys.triggers.on_event", lambda e, p, c, projection=None: seen.append((e.message_id, p))
+    )
     return SimpleNamespace(
         handle=lambda records: evaluate_stream.handler({"Records": records}, CONTEXT), seen=seen
     )
@@ -106,14 +108,14 @@ def test_an_event_that_cannot_be_projected_is_quarantined_with_its_reason(stream
 def test_a_retryable_failure_is_reported_alone_for_a_retry(stream, aws, monkeypatch):
     good = record(event("Product Viewed", 0, "m1", product_id="p1"), 1)
     busy = record(event("Product Viewed", 0, "m2", product_id="p2"), 2)
-    apply = ProfileProjector.apply
+    apply = ProfileProjector.apply_state  # what the stream path calls
 
     def apply_or_lose(self, e):
         if e.message_id == "m2":
             raise ConcurrentUpdate("u1")
         return apply(self, e)
 
-    monkeypatch.setattr(ProfileProjector, "apply", apply_or_lose)
+    monkeypatch.setattr(ProfileProjector, "apply_state", apply_or_lose)
     response = stream.handle([good, busy])
 
     assert response == {"batchItemFailures": [{"itemIdentifier": busy["dynamodb"]["SequenceNumber"]}]}

@@ -99,12 +99,12 @@ def test_every_hostile_event_ends_applied_or_quarantined_and_total_spent_never_d
 
 def test_a_quarantined_event_is_listed_and_replayed_after_a_fix(aws, monkeypatch):
     event = ev("Product Added", {"product_id": "p1", "price": 800})
-    apply = ProfileProjector.apply
+    apply = ProfileProjector.apply_state  # what the stream path calls
 
     def broken(self, e):
         raise ValueError("projector bug")
 
-    monkeypatch.setattr(ProfileProjector, "apply", broken)
+    monkeypatch.setattr(ProfileProjector, "apply_state", broken)
     assert project_and_trigger(aws, event.to_item()) == "quarantined"
     monkeypatch.setattr("kaeri_ops.cli.context.resolve", lambda stack, shop: _target(aws))
 
@@ -114,7 +114,7 @@ def test_a_quarantined_event_is_listed_and_replayed_after_a_fix(aws, monkeypatch
     assert (row["message_id"], row["reason"]) == (event.message_id, "ValueError: projector bug")
     assert CliRunner().invoke(app, ["events", "replay"]).exit_code == 1  # still broken: kept
 
-    monkeypatch.setattr(ProfileProjector, "apply", apply)  # the fix
+    monkeypatch.setattr(ProfileProjector, "apply_state", apply)  # the fix
     replayed = CliRunner().invoke(app, ["events", "replay"])
     assert replayed.exit_code == 0 and "applied 1" in replayed.output
     assert Quarantine(aws).summary("shop-a") == []

@@ -113,7 +113,7 @@ def _project(events: list[StoredEvent]) -> tuple[Profile, set[str]]:
                 del running[trigger_id]
         if (
             event.event == "Product Added"
-            and not superseded_add(event, profile)
+            and not superseded_add(event, profile, state.projection)  # as the stream decides
             and not already_exited(event, profile, CART_EXIT)
         ):
             running[event.message_id] = event
@@ -211,6 +211,20 @@ def test_a_partial_removal_outweighed_by_a_late_earlier_add_does_not_end_the_jou
 
     expected_profile, expected_journeys = _project(_by_time([first, second, removal]))
     profile, journeys = _project([first, removal, second])
+
+    assert _view(profile) == _view(expected_profile)
+    assert journeys == expected_journeys == {first.message_id, second.message_id}
+
+
+def test_a_removal_arriving_before_both_adds_it_follows_does_not_stop_the_first_add_starting():
+    """Found by a deep search of the property above: add, add, remove one unit in one millisecond,
+    the removal arriving first. On arrival the first add looks outweighed by the removal, but the
+    second add, arriving later, keeps a unit in the cart: only orders and full removals stop a start."""
+    first, second = _event(1, 0, "add", "p1", 0), _event(2, 0, "add", "p1", 0)
+    removal = _event(0, 0, "remove", "p1", 1)  # one unit
+
+    expected_profile, expected_journeys = _project(_by_time([first, second, removal]))
+    profile, journeys = _project([removal, first, second])
 
     assert _view(profile) == _view(expected_profile)
     assert journeys == expected_journeys == {first.message_id, second.message_id}

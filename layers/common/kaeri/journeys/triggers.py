@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from kaeri import clock
 from kaeri.aws import AwsClients
@@ -16,6 +17,7 @@ from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
+from kaeri.profiles.projection import reset_after, stamp
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
@@ -28,8 +30,16 @@ from kaeri.vocabulary import CONSENT_CHANGED, ORDER_COMPLETED, PRODUCT_ADDED, PR
 MAX_TRIGGER_AGE = timedelta(hours=24)
 
 
-def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -> list[Entry]:
-    """Start journeys this event triggers and end those it exits. Idempotent per event."""
+def on_event(
+    event: StoredEvent,
+    profile: Profile | None,
+    clients: AwsClients,
+    projection: dict[str, Any] | None = None,
+) -> list[Entry]:
+    """Start journeys this event triggers and end those it exits. Idempotent per event.
+
+    `projection`: the profile's projection state (kaeri.profiles.projection), when the projector has one.
+    """
     customer_id = profile.customer_id if profile else event.user_id
     if event.type == "track" and event.event in INTEREST_EVENTS and customer_id:
         product_id = event.properties.get("product_id")
@@ -52,7 +62,7 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
     if customer_id:
         mark_exits(event, profile, customer_id, scenarios, journeys, store)
     now = clock.now()
-    if now - event.timestamp > MAX_TRIGGER_AGE or superseded_add(event, profile):
+    if now - event.timestamp > MAX_TRIGGER_AGE or superseded_add(event, profile, projection):
         return []
     entries: list[Entry] = []
     for stored in scenarios:
@@ -68,14 +78,24 @@ def on_event(event: StoredEvent, profile: Profile | None, clients: AwsClients) -
     return entries
 
 
-def superseded_add(event: StoredEvent, profile: Profile | None) -> bool:
+def superseded_add(
+    event: StoredEvent, profile: Profile | None, projection: dict[str, Any] | None = None
+) -> bool:
     """A Product Added whose product is no longer in the cart: ordered or removed after it (events
-    arrive in any order), so it starts no journey."""
+    arrive in any order), so it starts no journey.
+
+    With the projection state, only an order or a full removal stamped after the add supersedes it:
+    those hold whatever arrives later. Partial removals are left to the step check before each send,
+    as for exits (an add arriving later with an earlier time can outweigh them). Without it (a profile
+    saved before the projection state existed), the cart as projected decides.
+    """
     if event.event != PRODUCT_ADDED or profile is None:
         return False
     product_id = event.properties.get("product_id") or event.properties.get("sku")
     if not product_id:
         return False
+    if projection is not None:
+        return reset_after(projection, str(product_id), stamp(event.timestamp, event.message_id, event.event))
     line = profile.cart.get(str(product_id))
     if line is None:
         return True

@@ -142,6 +142,16 @@ def cart_reset(state: dict[str, Any], at: str) -> None:
     state["cart_reset"] = max(state["cart_reset"], at)
 
 
+def reset_after(state: dict[str, Any], product_id: str, at: str) -> bool:
+    """Whether an order or a full removal of the product is stamped after `at` (an add's stamp).
+
+    Resets only accumulate, so once true it stays true whatever arrives later; partial removals do
+    not count here (a later-arriving earlier add can outweigh them).
+    """
+    entry = state["cart"].get(product_id)
+    return max(state["cart_reset"], entry["reset"] if entry else "") > at
+
+
 def _compact(state: dict[str, Any]) -> None:
     floor = state["cart_reset"]
     for entry in state["cart"].values():

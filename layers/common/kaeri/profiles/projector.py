@@ -491,6 +491,11 @@ class ProfileProjector:
 
     def apply(self, event: StoredEvent) -> Profile | None:
         """Update the profile the event belongs to; returns it (None for events about no customer)."""
+        state = self.apply_state(event)
+        return state.profile if state is not None else None
+
+    def apply_state(self, event: StoredEvent) -> ProfileState | None:
+        """As apply, returning the profile with its projection state (what the journey triggers read)."""
         if event.source in NO_PROFILE_SOURCES:
             return None
         repo = self.repository
@@ -508,7 +513,7 @@ class ProfileProjector:
                 )
             state = prefetched or repo.load(event.shop_id, customer_id)
             if event.message_id in state.applied:
-                return state.profile  # a replayed record: already counted
+                return state  # a replayed record: already counted
             anonymous: ProfileState | None = None
             records: list[dict[str, Any]] = []  # written together, before the profile save
             if merge_id and merge_id not in state.profile.anonymous_ids:
@@ -519,7 +524,7 @@ class ProfileProjector:
                     merge_anonymous(state, anonymous, merge_id)
             outcome = apply_event(state, event)
             if not outcome.changed and anonymous is None:
-                return state.profile if state.version is not None else None
+                return state if state.version is not None else None
             records += [
                 consent_item(event.shop_id, customer_id, channel, consent)
                 for channel, consent in outcome.consent_changes
@@ -532,7 +537,7 @@ class ProfileProjector:
                 continue
             if anonymous is not None and merge_id:
                 self._finish_merge(event.shop_id, customer_id, merge_id, anonymous)
-            return state.profile
+            return state
         raise ConcurrentUpdate(f"profile {event.shop_id}/{customer_id} kept changing; giving up for a retry")
 
     def _finish_merge(self, shop_id: str, customer_id: str, anonymous_id: str, merged: ProfileState) -> None:
@@ -580,8 +585,8 @@ def project_and_trigger(
 
     try:
         event = StoredEvent.from_item(item)
-        profile = (projector or ProfileProjector(clients)).apply(event)
-        on_event(event, profile, clients)
+        state = (projector or ProfileProjector(clients)).apply_state(event)
+        on_event(event, state.profile if state else None, clients, state.projection if state else None)
     except Exception as exc:
         if is_retryable(exc):
             raise
