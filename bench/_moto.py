@@ -58,7 +58,7 @@ def setup_clients() -> tuple[Any, ReadCounter]:
         clients.dynamodb.create_table(**table.create_table_kwargs())
     arn = clients.stepfunctions.create_state_machine(
         name="kaeri-journey",
-        definition=json.dumps(build_definition({"journey-step": "arn:step", "send": "arn:send"})),
+        definition=json.dumps(build_definition({"evaluate-step": "arn:step", "send-message": "arn:send"})),
         roleArn="arn:aws:iam::123456789012:role/kaeri-journey",
     )["stateMachineArn"]
     clients = AwsClients(clients.settings.model_copy(update={"journey_state_machine_arn": arn}))

@@ -13,11 +13,16 @@ os.environ.setdefault("AWS_REGION", "ap-northeast-1")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "kaeri")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Kaeri")
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# What the stack sets on every deployed function (kaeri.settings.REQUIRED_ON_AWS), for handlers the tests
+# import; shipped code has no default for it.
+os.environ.setdefault("KAERI_API_URL", "http://127.0.0.1:8787")
+
+LINK_SECRET_NAME = "kaeri/link-signing-secret"
 
 
 @pytest.fixture
 def aws():
-    """moto in-process, with every Kaeri table created from the one definition."""
+    """moto in-process, with every Kaeri table created from the one definition and the signing secret."""
     from moto import mock_aws
 
     from kaeri.aws import AwsClients
@@ -25,9 +30,13 @@ def aws():
     from kaeri.tables import TABLES
 
     with mock_aws():
-        clients = AwsClients(Settings())
+        clients = AwsClients(
+            Settings(api_url="http://127.0.0.1:8787", link_signing_secret_name=LINK_SECRET_NAME)
+        )
         for table in TABLES:
             clients.dynamodb.create_table(**table.create_table_kwargs())
+        # The stack's link signing secret (Secrets Manager), as CDK creates it.
+        clients.secretsmanager.create_secret(Name=LINK_SECRET_NAME, SecretString="test-link-signing-secret")
         _deployed_stack_outputs(clients.settings)
         yield clients
 

@@ -24,7 +24,7 @@ def feedback() -> Feedback:
         c = AwsClients()
         _feedback = Feedback(
             MessageLog(c.table("messages")),
-            Compliance(c.table("customers"), c.table("config"), c.table("messages"), c.table("events")),
+            Compliance.of(c),
             c.table("events"),
         )
     return _feedback

@@ -52,7 +52,7 @@ FUNCTION_TIMEOUT = {
     "evaluate-stream": Duration.seconds(60),
     "evaluate-schedule": Duration.minutes(5),
     "evaluate-fanout": Duration.minutes(2),
-    "send": Duration.seconds(60),
+    "send-message": Duration.seconds(60),
     "recommend-nightly": Duration.minutes(15),
     "report-nightly": Duration.minutes(15),
 }
@@ -96,6 +96,9 @@ OUTPUT_SCHEDULE_GROUP = "ScheduleGroup"
 OUTPUT_SCHEDULER_ROLE = "SchedulerRoleArn"
 OUTPUT_SCHEDULE_TARGET = "ScheduleTargetArn"
 OUTPUT_LINK_SECRET = "LinkSigningSecretName"
+OUTPUT_CONSOLE_USER_POOL = "ConsoleUserPoolId"
+OUTPUT_CONSOLE_CLIENT = "ConsoleClientId"
+OUTPUT_CONSOLE_URL = "ConsoleUrl"
 
 
 def secret_name(prefix: str, what: str) -> str:

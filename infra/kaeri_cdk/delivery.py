@@ -19,7 +19,7 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue
-from kaeri_ops.definitions.topology import LINKS_API, SEND, SEND_FEEDBACK
+from kaeri_ops.definitions.topology import SEND_FEEDBACK, SEND_LINKS, SEND_MESSAGE
 
 
 class Delivery(Construct):
@@ -104,9 +104,9 @@ class Delivery(Construct):
             "KAERI_SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
             "KAERI_LINK_SIGNING_SECRET_NAME": self.link_secret.secret_name,
         }
-        self.send = KaeriFunction(self, SEND, data=data, layers=layers, environment=common)
+        self.send = KaeriFunction(self, SEND_MESSAGE, data=data, layers=layers, environment=common)
         self.feedback = KaeriFunction(self, SEND_FEEDBACK, data=data, layers=layers, environment=common)
-        self.links = KaeriFunction(self, LINKS_API, data=data, layers=layers, environment=common)
+        self.links = KaeriFunction(self, SEND_LINKS, data=data, layers=layers, environment=common)
         # Feedback that could not be handled (SNS could not deliver it, or the function failed after
         # Lambda's async retries) is kept in one dead-letter queue, alarmed on in Monitoring.
         self.feedback_dlq = dead_letter_queue(

@@ -19,12 +19,8 @@ from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_cdk.queues import dead_letter_queue, work_queue
-from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, JOURNEY_STEP, SEND
-
-try:  # the scenario engine owns the ASL; without it the stack deploys everything but the machine
-    from kaeri_ops.definitions.state_machine import build_definition
-except ImportError:  # pragma: no cover - only while the scenario engine is being written
-    build_definition = None
+from kaeri_ops.definitions.state_machine import build_definition
+from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_SCHEDULE, EVALUATE_STEP, SEND_MESSAGE
 
 
 def _in_partition(value: Any) -> Any:
@@ -78,7 +74,7 @@ class Journeys(Construct):
             dlq=self.fanout_dlq,
         )
 
-        self.journey_step = KaeriFunction(self, JOURNEY_STEP, data=data, layers=layers)
+        self.evaluate_step = KaeriFunction(self, EVALUATE_STEP, data=data, layers=layers)
         self.schedule = KaeriFunction(
             self,
             EVALUATE_SCHEDULE,
@@ -95,11 +91,9 @@ class Journeys(Construct):
 
         self._scenario_schedules(stack, schedule_target_arn)
 
-        self.state_machine: sfn.StateMachine | None = None
-        if build_definition is not None:
-            self.state_machine = self._state_machine(prefix, send)
-            for fn in (*journey_starters, self.schedule, self.fanout):
-                fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
+        self.state_machine = self._state_machine(prefix, send)
+        for fn in (*journey_starters, self.schedule, self.fanout):
+            fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
 
     def _scenario_schedules(self, stack: Stack, target_arn: str) -> None:
         """The role Scheduler assumes for per-scenario schedules, which evaluate-schedule may manage."""
@@ -122,8 +116,8 @@ class Journeys(Construct):
         stack = Stack.of(self)
         definition = build_definition(
             {
-                JOURNEY_STEP.name: self.journey_step.function.function_arn,
-                SEND.name: send.function.function_arn,
+                EVALUATE_STEP.name: self.evaluate_step.function.function_arn,
+                SEND_MESSAGE.name: send.function.function_arn,
             }
         )
         # Service integrations are written for the aws partition; deploy them in the stack's own.
@@ -133,9 +127,9 @@ class Journeys(Construct):
             self,
             "JourneyRole",
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description="Kaeri journeys: invoke journey-step and send, nothing else",
+            description="Kaeri journeys: invoke evaluate-step and send-message, nothing else",
         )
-        for fn in (self.journey_step, send):
+        for fn in (self.evaluate_step, send):
             fn.function.grant_invoke(role)
         log_group = logs.LogGroup(
             self,
@@ -164,4 +158,4 @@ class Journeys(Construct):
 
     @property
     def functions(self) -> list[KaeriFunction]:
-        return [self.schedule, self.fanout, self.journey_step]
+        return [self.schedule, self.fanout, self.evaluate_step]

@@ -34,7 +34,7 @@ class Monitoring(Construct):
         functions: list[KaeriFunction],
         stream_consumer: KaeriFunction,
         dead_letter_queues: dict[str, sqs.IQueue],
-        state_machine: sfn.StateMachine | None,
+        state_machine: sfn.StateMachine,
         rest_api: apigw.RestApi,
         alarm_email: str | None,
     ) -> None:
@@ -100,9 +100,8 @@ class Monitoring(Construct):
             1,
             "Accepted events could not be projected: see `kaeri events failed`, fix, `kaeri events replay`",
         )
-        failed = state_machine.metric_failed(period=_FIVE_MINUTES) if state_machine else None
-        if failed is not None:
-            alarm("JourneysFailed", failed, 1, "A journey execution failed")
+        failed = state_machine.metric_failed(period=_FIVE_MINUTES)
+        alarm("JourneysFailed", failed, 1, "A journey execution failed")
         bounce_rate = _ses("Reputation.BounceRate", "Maximum")
         complaint_rate = _ses("Reputation.ComplaintRate", "Maximum")
         alarm("BounceRate", bounce_rate, c.BOUNCE_RATE_ALARM, "SES bounce rate at the 5% review threshold")
@@ -131,9 +130,7 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Dead-letter queue depth", left=list(dlq_depth.values()), width=8),
             cw.GraphWidget(
                 title="Journeys",
-                left=[state_machine.metric_started(), state_machine.metric_succeeded(), failed]
-                if state_machine
-                else [],
+                left=[state_machine.metric_started(), state_machine.metric_succeeded(), failed],
                 width=8,
             ),
         )

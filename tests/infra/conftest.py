@@ -19,7 +19,14 @@ for _warning in ("DEPRECATED", "END_OF_LIFE"):
     os.environ.setdefault(f"JSII_SILENCE_WARNING_{_warning}_NODE_VERSION", "1")
 
 REPO = Path(__file__).resolve().parents[2]
-INPUTS = ("infra", "layers/common/kaeri", "functions", "cdk.json", "pyproject.toml")
+INPUTS = (
+    "infra",
+    "layers/common/kaeri",
+    "functions",
+    "tools/kaeri_ops/definitions",
+    "cdk.json",
+    "pyproject.toml",
+)
 
 
 @dataclass

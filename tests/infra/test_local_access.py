@@ -10,14 +10,14 @@ from botocore.exceptions import ClientError
 from kaeri_ops.definitions.access import ACCESS
 from kaeri_ops.definitions.topology import FUNCTIONS, SEND_FEEDBACK
 from kaeri_ops.local import iam
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack() as running:
+    with EmbeddedStack() as running:
         yield running
 
 
@@ -33,11 +33,11 @@ def test_every_topology_function_has_an_access_definition():
 
 def test_a_table_write_outside_the_grant_is_refused_and_nothing_is_stored(stack):
     config = stack.clients.table("config")
-    with iam.acting_as("links-api"):
+    with iam.acting_as("send-links"):
         code = _denied(lambda: config.put_item(Item={"pk": "SHOP#x", "sk": "PROBE"}))
     assert code == "AccessDeniedException"
     assert "Item" not in config.get_item(Key={"pk": "SHOP#x", "sk": "PROBE"})
-    assert any("kaeri-links-api" in d and "dynamodb:PutItem" in d for d in stack.access.denials)
+    assert any("kaeri-send-links" in d and "dynamodb:PutItem" in d for d in stack.access.denials)
 
 
 def test_a_table_the_function_does_not_list_is_out_of_reach_even_for_reads(stack):
@@ -65,18 +65,21 @@ def test_transact_writes_are_judged_per_item(stack):
             lambda s: s.clients.sqs.send_message(QueueUrl=s.resources.fanout_queue_url, MessageBody="x"),
         ),
         (
-            "journey-step",
+            "evaluate-step",
             lambda s: s.clients.stepfunctions.start_execution(stateMachineArn=s.resources.state_machine_arn),
         ),
         (
             "evaluate-stream",
             lambda s: s.clients.secretsmanager.get_secret_value(SecretId=s.resources.link_secret_name),
         ),
-        ("links-api", lambda s: s.clients.sns.publish(PhoneNumber="+819012345678", Message="x")),
-        ("send", lambda s: s.clients.sns.publish(TopicArn=s.resources.feedback_topic_arn, Message="x")),
+        ("send-links", lambda s: s.clients.sns.publish(PhoneNumber="+819012345678", Message="x")),
+        (
+            "send-message",
+            lambda s: s.clients.sns.publish(TopicArn=s.resources.feedback_topic_arn, Message="x"),
+        ),
         ("evaluate-schedule", lambda s: s.clients.scheduler.delete_schedule(Name="x", GroupName="kaeri")),
         (
-            "links-api",
+            "send-links",
             lambda s: s.clients.sesv2.send_email(
                 FromEmailAddress=s.from_email,
                 Destination={"ToAddresses": ["a@example.com"]},
@@ -93,7 +96,7 @@ def test_calls_to_other_services_outside_the_grant_are_refused(stack, function, 
 def test_what_the_definition_grants_is_allowed(stack):
     with iam.acting_as("evaluate-schedule"):
         stack.clients.sqs.send_message(QueueUrl=stack.resources.fanout_queue_url, MessageBody="{}")
-    with iam.acting_as("send"):
+    with iam.acting_as("send-message"):
         stack.clients.secretsmanager.get_secret_value(SecretId=stack.resources.link_secret_name)
 
 

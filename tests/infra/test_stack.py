@@ -214,19 +214,14 @@ def _function_logical_id(synth, name: str) -> str:
     return _function_ids(synth)[f"kaeri-{name}"]
 
 
-def test_journey_state_machine_is_standard_traced_logged_and_calls_journey_step_and_send(synth):
-    machines = synth.resources("AWS::StepFunctions::StateMachine")
-    try:
-        import kaeri_ops.definitions.state_machine  # noqa: F401
-    except ImportError:
-        pytest.skip("the scenario engine's build_definition does not exist yet")
-    (machine,) = machines.values()
+def test_journey_state_machine_is_standard_traced_logged_and_calls_evaluate_step_and_send_message(synth):
+    (machine,) = synth.resources("AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["TracingConfiguration"] == {"Enabled": True}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     definition = json.dumps(props["DefinitionString"])
-    for name in ("journey-step", "send"):
+    for name in ("evaluate-step", "send-message"):
         assert _function_logical_id(synth, name) in definition
     role = synth.template["Resources"][props["RoleArn"]["Fn::GetAtt"][0]]
     assert "states.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
@@ -288,9 +283,40 @@ def test_functions_get_the_settings_their_code_reads(synth):
         assert not unknown, f"set but never read by kaeri.settings: {unknown}"
     assert "KAERI_JOURNEY_STATE_MACHINE_ARN" in by_name["kaeri-evaluate-stream"]
     assert "KAERI_FANOUT_QUEUE_URL" in by_name["kaeri-evaluate-schedule"]
-    assert "KAERI_LINK_SIGNING_SECRET_NAME" in by_name["kaeri-send"]
-    assert "KAERI_SES_CONFIGURATION_SET" in by_name["kaeri-send"]
+    assert "KAERI_LINK_SIGNING_SECRET_NAME" in by_name["kaeri-send-message"]
+    assert "KAERI_SES_CONFIGURATION_SET" in by_name["kaeri-send-message"]
     assert "KAERI_REPORT_BUCKET" in by_name["kaeri-report-nightly"]
+
+
+# A function granted a resource is told where it is: the setting that names it (kaeri.settings).
+_SETTING_OF_RESOURCE = {
+    "secret:link-signing": "link_signing_secret_name",
+    "bucket:reports": "report_bucket",
+    "queue:fanout": "fanout_queue_url",
+    "state-machine:journeys": "journey_state_machine_arn",
+    "athena:archive": "archive_database",
+}
+
+
+def test_every_function_gets_every_setting_it_cannot_run_without(synth):
+    from kaeri.settings import REQUIRED_ON_AWS, env_name
+    from kaeri_ops.definitions.access import access_for
+
+    by_name = {
+        v["Properties"]["FunctionName"]: v["Properties"]["Environment"]["Variables"]
+        for v in synth.resources("AWS::Lambda::Function").values()
+        if v["Properties"].get("FunctionName", "").startswith("kaeri-")
+    }
+    for spec in FUNCTIONS:
+        env = by_name[f"kaeri-{spec.name}"]
+        needed = {*REQUIRED_ON_AWS, "table_prefix"} | {
+            _SETTING_OF_RESOURCE[g.resource]
+            for g in access_for(spec.name).grants()
+            if g.resource in _SETTING_OF_RESOURCE
+        }
+        missing = {env_name(s) for s in needed} - set(env)
+        assert not missing, f"{spec.name} lacks {sorted(missing)}"
+        assert "KAERI_LOCAL_MODE" not in env
 
 
 def test_reports_bucket_is_private_encrypted_and_access_logged(synth):

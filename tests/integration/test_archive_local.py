@@ -12,7 +12,7 @@ from kaeri.analytics.reader import KpiReader
 from kaeri.analytics.summary import compute, to_json
 from kaeri.archive.engine import DuckDbEngine
 from kaeri.predictions import nightly, store
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def track(stack, user, event, properties, at):
 
 
 def test_tracked_events_land_in_the_archive_and_feed_the_nightly_job_and_kpis(tmp_path):
-    with LocalStack(clock="manual", start=START, shop_id="shop-a", archive_dir=str(tmp_path)) as stack:
+    with EmbeddedStack(clock="manual", start=START, shop_id="shop-a", archive_dir=str(tmp_path)) as stack:
         for u in range(6):
             order = {
                 "order_id": f"o{u}",

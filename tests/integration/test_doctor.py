@@ -8,7 +8,7 @@ import pytest
 
 from kaeri import shops
 from kaeri_ops import doctor
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack():
     start = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
-    with LocalStack(clock="manual", start=start, shop_id="shop-a", poll_interval=0.1) as running:
+    with EmbeddedStack(clock="manual", start=start, shop_id="shop-a", poll_interval=0.1) as running:
         yield running
 
 

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.slow  # moto in-process: a few seconds per test
 
 
 def _feedback(aws) -> Feedback:
-    compliance = Compliance(
-        aws.table("customers"), aws.table("config"), aws.table("messages"), aws.table("events")
-    )
+    compliance = Compliance.of(aws)
     return Feedback(MessageLog(aws.table("messages")), compliance, aws.table("events"))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from kaeri import clock
 from kaeri.clock import iso, parse_iso
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -18,12 +18,12 @@ START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(clock="manual", start=START, shop_id="shop-j") as running:
+    with EmbeddedStack(clock="manual", start=START, shop_id="shop-j") as running:
         yield running
 
 
 class FakeJourney:
-    """journey-step and send stand-ins: send after 1 h, then again the next day, then done."""
+    """evaluate-step and send-message stand-ins: send after 1 h, then again the next day, then done."""
 
     def __init__(self):
         self.sends: list[tuple[datetime, dict]] = []
@@ -66,8 +66,8 @@ def test_a_journey_waits_on_the_clock_and_finishes(stack):
             }
         return fake.step(event, context)
 
-    stack.runner.overrides["journey-step"] = step
-    stack.runner.overrides["send"] = fake.send
+    stack.runner.overrides["evaluate-step"] = step
+    stack.runner.overrides["send-message"] = fake.send
     started = stack.clients.stepfunctions.start_execution(
         stateMachineArn=stack.resources.state_machine_arn,
         name="j-cart-1",
@@ -101,7 +101,7 @@ def test_a_failing_step_fails_the_execution_after_retries(stack):
         attempts.append(event)
         raise RuntimeError("step broke")
 
-    stack.runner.overrides["journey-step"] = broken
+    stack.runner.overrides["evaluate-step"] = broken
     started = stack.clients.stepfunctions.start_execution(
         stateMachineArn=stack.resources.state_machine_arn,
         name="j-broken",

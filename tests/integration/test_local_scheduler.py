@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kaeri import clock
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,7 @@ TARGET = "arn:aws:lambda:ap-northeast-1:000000000000:function:kaeri-evaluate-sch
 
 
 def test_cron_schedule_fires_daily_in_its_timezone_and_stops_when_disabled():
-    with LocalStack(clock="manual", start=START, shop_id="shop-s") as stack:
+    with EmbeddedStack(clock="manual", start=START, shop_id="shop-s") as stack:
         fired: list[tuple[datetime, dict]] = []
         stack.runner.overrides["evaluate-schedule"] = lambda event, ctx: fired.append((clock.now(), event))
         schedule = {

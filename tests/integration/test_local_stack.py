@@ -11,7 +11,7 @@ import requests
 
 from kaeri import clock
 from kaeri.settings import get_settings
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def stack():
-    with LocalStack(clock="manual", start=START, write_key="wk_test", shop_id="shop-a") as running:
+    with EmbeddedStack(clock="manual", start=START, write_key="wk_test", shop_id="shop-a") as running:
         yield running
 
 
@@ -184,7 +184,7 @@ def test_clock_control_endpoints(stack):
 
 def test_stop_restores_clock_and_environment():
     before = clock.current()
-    with LocalStack(clock="manual", start=START):
+    with EmbeddedStack(clock="manual", start=START):
         assert clock.now() == START
     assert clock.current() is before
     assert get_settings().aws_endpoint_url is None or "127.0.0.1" not in (

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def stack():
-    with LocalStack(clock="manual", start=START, write_key="wk_segment", shop_id="shop-seg") as running:
+    with EmbeddedStack(clock="manual", start=START, write_key="wk_segment", shop_id="shop-seg") as running:
         yield running
 
 

@@ -128,9 +128,7 @@ def test_without_consent_falls_back_then_skips_with_reason(aws):
 
 def test_suppressed_address_is_not_mailed(aws):
     seed(aws)
-    Compliance(
-        aws.table("customers"), aws.table("config"), aws.table("messages"), aws.table("events")
-    ).suppress(SHOP, "C1@example.com", "bounce")
+    Compliance.of(aws).suppress(SHOP, "C1@example.com", "bounce")
     result = Delivery.from_clients(aws).send(request())
     assert result.skip_reason == "suppressed"
     assert sent_emails(aws) == []

@@ -89,11 +89,9 @@ def _delivery(aws, line_url: str, rate: float) -> Delivery:
     api = line_api_factory(line_url, lambda shop: "kaeri-local-line-token")
     return Delivery(
         log=MessageLog(messages, backoff=NO_SLEEP),
-        compliance=Compliance(
-            aws.table("customers"), aws.table("config"), aws.table("messages"), aws.table("events")
-        ),
+        compliance=Compliance.of(aws),
         templates=TemplateStore(aws.table("config")),
-        profiles=dynamo_profile_loader(aws.table("customers")),
+        profiles=dynamo_profile_loader(aws),
         shops=lambda shop_id: get_shop(aws, shop_id),
         signer=LinkSigner("s", "http://127.0.0.1:8787"),
         channels={

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ SDK_DIR = Path(__file__).resolve().parents[1] / "sdk"
 
 @pytest.fixture(scope="module")
 def stack():
-    with LocalStack(clock="manual", start=START, write_key=KEY, shop_id="shop-wire") as running:
+    with EmbeddedStack(clock="manual", start=START, write_key=KEY, shop_id="shop-wire") as running:
         yield running
 
 

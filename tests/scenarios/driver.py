@@ -44,7 +44,7 @@ class Harness:
     def __init__(self, aws: AwsClients, start: datetime) -> None:
         self.clock = clock.ManualClock(start)
         self._previous = clock.use(self.clock)
-        definition = build_definition({"journey-step": "journey-step", "send": "send"})
+        definition = build_definition({"evaluate-step": "evaluate-step", "send-message": "send-message"})
         arn = aws.stepfunctions.create_state_machine(
             name="kaeri-journey",
             definition=json.dumps(definition),
@@ -167,10 +167,10 @@ class Harness:
     # ------------------------------------------------------------ the machine
 
     def _invoke(self, function: str, payload: Any) -> Any:
-        if function == "journey-step":
-            with iam.acting_as("journey-step"):
+        if function == "evaluate-step":
+            with iam.acting_as("evaluate-step"):
                 return StepChecker(self.clients).check(payload, self.now)
-        if function == "send":
+        if function == "send-message":
             return self._send(SendRequest.model_validate(payload))
         raise AssertionError(function)
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from kaeri.scenarios.store import ScenarioStore
-from kaeri_ops.local.stack import LocalStack
+from kaeri_ops.local.stack import EmbeddedStack
 from kaeri_ops.scenarios.presets import preset
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def messages(stack, customer: str) -> list[dict]:
 
 
 def test_cart_abandonment_runs_on_the_local_stack_and_an_order_stops_it():
-    with LocalStack(clock="manual", start=START, shop_id="shop-e2e") as stack:
+    with EmbeddedStack(clock="manual", start=START, shop_id="shop-e2e") as stack:
         store = ScenarioStore(stack.clients)
         store.push(stack.shop_id, preset("cart-abandonment").model_copy(update={"holdout_percent": 0}))
         store.set_enabled(stack.shop_id, "cart-abandonment", True)

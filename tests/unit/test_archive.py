@@ -140,9 +140,10 @@ def test_stored_events_expire_after_the_configured_retention():
     )
     assert event.to_item()["expires_at"] == int(T0.timestamp()) + 400 * 86400
     assert event.to_item(ttl_days=500)["expires_at"] == int(T0.timestamp()) + 500 * 86400
-    assert Settings.from_env({"KAERI_EVENTS_TTL_DAYS": "730"}).events_ttl_days == 730
+    env = {"KAERI_API_URL": "https://api.shop.example"}
+    assert Settings.from_env(env | {"KAERI_EVENTS_TTL_DAYS": "730"}).events_ttl_days == 730
     with pytest.raises(ValueError, match="events_ttl_days"):
-        Settings.from_env({"KAERI_EVENTS_TTL_DAYS": "30"})  # shorter than the 365-day windows
+        Settings.from_env(env | {"KAERI_EVENTS_TTL_DAYS": "30"})  # shorter than the 365-day windows
 
 
 def test_athena_bytes_count_the_columns_each_scan_reads_in_the_periods_partitions(aws, tmp_path):

@@ -17,7 +17,7 @@ STATES_USED = {"Task", "Wait", "Choice", "Succeed", "Fail"}
 
 
 class FakeFunctions:
-    """journey-step walks: wait 1 h -> send -> end; send answers a SendResult."""
+    """evaluate-step walks: wait 1 h -> send -> end; send answers a SendResult."""
 
     def __init__(self, clock: ManualClock, step_arn: str, send_arn: str, fail_first: int = 0) -> None:
         self.clock, self.step_arn, self.send_arn = clock, step_arn, send_arn
@@ -73,7 +73,7 @@ def run(definition: dict, step_arn: str, send_arn: str, fail_first: int = 0):
 
 
 def test_wait_check_send_check_end():
-    definition = build_definition({"journey-step": "arn:step", "send": "arn:send"})
+    definition = build_definition({"evaluate-step": "arn:step", "send-message": "arn:send"})
     assert {s["Type"] for s in definition["States"].values()} <= STATES_USED
     execution, functions = run(definition, "arn:step", "arn:send")
     assert execution.status == "SUCCEEDED", execution.cause
@@ -87,13 +87,13 @@ def test_wait_check_send_check_end():
 
 
 def test_transient_lambda_errors_are_retried():
-    definition = build_definition({"journey-step": "arn:step", "send": "arn:send"})
+    definition = build_definition({"evaluate-step": "arn:step", "send-message": "arn:send"})
     execution, functions = run(definition, "arn:step", "arn:send", fail_first=2)
     assert execution.status == "SUCCEEDED"
 
 
 def test_persistent_failure_ends_in_the_failure_state():
-    definition = build_definition({"journey-step": "arn:step", "send": "arn:send"})
+    definition = build_definition({"evaluate-step": "arn:step", "send-message": "arn:send"})
     clock = ManualClock(START)
 
     def broken(arn: str, payload: Any) -> Any:
@@ -130,11 +130,12 @@ def test_the_synthesized_state_machine_runs_the_same_journey(synth):  # noqa: F8
     arns: dict[str, str] = {}
     definition = json.loads(_resolve(machine["Properties"]["DefinitionString"], arns))
     assert (
-        definition["States"].keys() == build_definition({"journey-step": "a", "send": "b"})["States"].keys()
+        definition["States"].keys()
+        == build_definition({"evaluate-step": "a", "send-message": "b"})["States"].keys()
     )
     step_arn = definition["States"]["Check"]["Parameters"]["FunctionName"]
     send_arn = definition["States"]["Send"]["Parameters"]["FunctionName"]
-    assert "journeystep" in step_arn.lower().replace("-", "") and step_arn != send_arn
+    assert "evaluatestep" in step_arn.lower().replace("-", "") and step_arn != send_arn
     execution, functions = run(definition, step_arn, send_arn)
     assert execution.status == "SUCCEEDED", execution.cause
     assert [arn for arn, _ in functions.calls] == [step_arn, step_arn, send_arn, step_arn]

@@ -118,7 +118,7 @@ def test_reader_builds_the_dataset_of_one_shop(seeded):
 
 
 def test_nightly_handler_writes_the_report_to_s3(seeded, monkeypatch):
-    import evaluate_report
+    import report_nightly
 
     from kaeri.settings import get_settings
 
@@ -129,7 +129,7 @@ def test_nightly_handler_writes_the_report_to_s3(seeded, monkeypatch):
     get_settings.cache_clear()
     previous = clock.use(clock.ManualClock(T0 + timedelta(days=10)))
     try:
-        result = evaluate_report.handler({}, FakeContext(), clients=seeded)
+        result = report_nightly.handler({}, FakeContext(), clients=seeded)
     finally:
         clock.use(previous)
         get_settings.cache_clear()

@@ -154,8 +154,10 @@ def test_each_job_runs_in_its_own_process_and_reports_what_it_scanned(shop):
     idle = scale_bench.run_child("idle", root)
     nightly = scale_bench.run_child("nightly", root)
     kpis = scale_bench.run_child("kpis", root)
-    # Three nightly queries read the shop's year of events; the report reads events twice and messages.
-    assert nightly["rows_scanned"] == 3 * events.num_rows
+    # Three nightly queries read the shop's year of events, and the ranker's training snapshot reads the
+    # part of it before the label window (partitions by day: at most the year again); the report reads
+    # events twice and messages.
+    assert 3 * events.num_rows < nightly["rows_scanned"] <= 4 * events.num_rows
     assert kpis["rows_scanned"] == 2 * events.num_rows + messages.num_rows
     assert nightly["aggregate_rows"] > 0 and nightly["customers"] > 0 and nightly["predicted"] > 0
     assert kpis["orders"] == pc.sum(pc.equal(events.column("event"), "Order Completed")).as_py()

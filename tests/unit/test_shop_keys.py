@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kaeri import clock, shops
+from kaeri.delivery.links import signing_secret
 from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server
 from kaeri.tracking.errors import Forbidden, Unauthorized
 from kaeri.tracking.tokens import CustomerTokens
@@ -107,7 +108,7 @@ def test_key_cache_is_bounded():
 
 def test_customer_token_reads_one_customer_until_it_expires(aws, manual_clock):
     shops.create_shop(aws, "shop-a", name="A")
-    tokens = CustomerTokens(aws.settings.link_signing_secret)
+    tokens = CustomerTokens(signing_secret(aws.settings, aws.secretsmanager))
     token, claim = tokens.mint("shop-a", "u1", ttl_seconds=600)
 
     assert claim.expires_at == T0 + timedelta(seconds=600)

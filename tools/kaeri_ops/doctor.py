@@ -20,7 +20,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kaeri.aws import AwsClients
-from kaeri.tables import TABLES
+from kaeri.tables import TABLES, TABLES_BY_NAME
 
 Status = Literal["ok", "problem", "skipped"]
 
@@ -118,7 +118,7 @@ def check_event_flow(clients: AwsClients, timeout: float = 30.0) -> list[Check]:
     user_id = "doctor-probe"
     shop = shops.create_shop(clients, shop_id, name="kaeri doctor probe")
     try:
-        url = clients.settings.api_url.rstrip("/") + "/v1/identify"
+        url = clients.settings.public_api_url.rstrip("/") + "/v1/identify"
         status, text = _post(url, str(shop.write_key), {"userId": user_id, "traits": {"first_name": "Probe"}})
         if status != 200:
             return [
@@ -154,17 +154,11 @@ def _clean_probe(clients: AwsClients, shop_id: str, user_id: str, pk: str) -> No
     for item in customers.query(KeyConditionExpression=Key("pk").eq(pk)).get("Items", []):
         customers.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
     events = clients.table("events")
-    events_key = [
-        k["AttributeName"]
-        for k in clients.dynamodb.describe_table(TableName=clients.settings.table("events"))["Table"][
-            "KeySchema"
-        ]
-    ]
     probe = events.query(
         IndexName="by_identity", KeyConditionExpression=Key("identity").eq(f"{shop_id}#{user_id}")
     ).get("Items", [])
     for item in probe:
-        events.delete_item(Key={k: item[k] for k in events_key})
+        events.delete_item(Key={k: item[k] for k in TABLES_BY_NAME["events"].key_names})
 
 
 def check_ses(clients: AwsClients, from_emails: Iterable[str]) -> list[Check]:
@@ -273,16 +267,13 @@ def check_line_tokens(
             clients.secretsmanager.describe_secret(SecretId=secret)
             found.append(_ok(f"line token {shop_id}", f"secret {secret} exists"))
         except ClientError:
-            if clients.settings.local:
-                found.append(_skipped(f"line token {shop_id}", "the local stack uses its own LINE token"))
-            else:
-                found.append(
-                    _problem(
-                        f"line token {shop_id}",
-                        f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
-                        f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
-                    )
+            found.append(
+                _problem(
+                    f"line token {shop_id}",
+                    f"shop {shop_id} has scenarios sending on LINE but no secret {secret}",
+                    f"aws secretsmanager create-secret --name {secret} --secret-string <channel token>",
                 )
+            )
     return found
 
 

@@ -1,4 +1,5 @@
-"""boto3 clients built once per process and injected into adapters.
+"""The one AWS seam: boto3 clients built once per process and injected into the repositories, and
+the few DynamoDB helpers every repository shares (following pages, batch reads, condition checks).
 
 Local mode sets an endpoint URL (moto's server on loopback); on AWS it is None. Clients and Table
 objects are cached process-wide: creating them costs milliseconds that a warm Lambda or the local
@@ -9,11 +10,29 @@ which go through the underlying thread-safe client.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+__all__ = [
+    "Attr",
+    "AwsClients",
+    "BotoCoreError",
+    "ClientError",
+    "Key",
+    "TypeDeserializer",
+    "TypeSerializer",
+    "all_items",
+    "batch_get",
+    "condition_failed",
+    "error_code",
+]
 
 from kaeri.settings import Settings, get_settings
 
@@ -107,3 +126,58 @@ class AwsClients:
     @property
     def s3(self) -> Any:
         return self.client("s3")
+
+
+BATCH_GET_MAX = 100  # keys per BatchGetItem request
+BATCH_GET_ATTEMPTS = 8
+
+
+def all_items(call: Callable[..., dict[str, Any]], **request: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a Query or Scan (``table.query`` / ``table.scan``), page after page.
+
+    Pages are read as the items are consumed: a caller that stops early reads no further page.
+    """
+    while True:
+        page = call(**request)
+        yield from page.get("Items", [])
+        last = page.get("LastEvaluatedKey")
+        if last is None:
+            return
+        request = {**request, "ExclusiveStartKey": last}
+
+
+def batch_get(resource: Any, request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem over any number of keys: table name -> items found (any order, missing ones absent).
+
+    ``request`` is BatchGetItem's RequestItems; keys beyond 100 go in further requests, and keys
+    DynamoDB leaves unprocessed are asked again (a bounded number of times, then RuntimeError).
+    """
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in request}
+    chunks: list[dict[str, Any]] = []
+    for name, spec in request.items():
+        keys = spec["Keys"]
+        for start in range(0, len(keys), BATCH_GET_MAX):
+            chunks.append({name: {**spec, "Keys": keys[start : start + BATCH_GET_MAX]}})
+    pending: dict[str, Any] = {}
+    for chunk in chunks:
+        pending = chunk
+        for _ in range(BATCH_GET_ATTEMPTS):
+            response = resource.batch_get_item(RequestItems=pending)
+            for name, items in response.get("Responses", {}).items():
+                found.setdefault(name, []).extend(items)
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+        if pending:
+            left = sum(len(spec["Keys"]) for spec in pending.values())
+            raise RuntimeError(f"BatchGetItem left {left} keys unprocessed")
+    return found
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def condition_failed(exc: ClientError) -> bool:
+    """The write's ConditionExpression did not hold (the one expected refusal of a conditional write)."""
+    return error_code(exc) == "ConditionalCheckFailedException"

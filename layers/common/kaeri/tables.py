@@ -7,7 +7,7 @@ TABLES, so keys and indexes cannot drift. docs/tables.md explains the access pat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 KeyType = Literal["S", "N"]
 
@@ -38,6 +38,11 @@ class Table:
     purpose: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """The attributes of an item's primary key (what a GetItem or DeleteItem `Key` holds)."""
+        return (self.partition.name, *((self.sort.name,) if self.sort else ()))
+
     def physical_name(self, prefix: str = "kaeri") -> str:
         return f"{prefix}-{self.logical}"
 
@@ -52,12 +57,12 @@ class Table:
                     keys[key.name] = key.type
         return [{"AttributeName": n, "AttributeType": t} for n, t in keys.items()]
 
-    def create_table_kwargs(self, prefix: str = "kaeri") -> dict:
+    def create_table_kwargs(self, prefix: str = "kaeri") -> dict[str, Any]:
         """Arguments for boto3 create_table (local stack and tests)."""
         schema = [{"AttributeName": self.partition.name, "KeyType": "HASH"}]
         if self.sort:
             schema.append({"AttributeName": self.sort.name, "KeyType": "RANGE"})
-        kwargs: dict = {
+        kwargs: dict[str, Any] = {
             "TableName": self.physical_name(prefix),
             "KeySchema": schema,
             "AttributeDefinitions": self.attribute_definitions(),

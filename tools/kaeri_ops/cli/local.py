@@ -50,7 +50,7 @@ def local(
     other commands read to find this stack.
     """
     from kaeri.clock import parse_iso
-    from kaeri_ops.local.stack import LocalStack
+    from kaeri_ops.local.stack import EmbeddedStack
 
     if clock not in ("system", "manual"):
         raise typer.BadParameter("use --clock system or --clock manual", param_hint="--clock")
@@ -66,7 +66,7 @@ def local(
     path = local_file()
     # stdout carries exactly one line (READY); anything the handlers print goes to stderr.
     stdout, sys.stdout = sys.stdout, sys.stderr
-    stack = LocalStack(
+    stack = EmbeddedStack(
         port=port,
         aws_port=aws_port,
         clock=clock,
@@ -148,7 +148,7 @@ def clock_advance(
             raise typer.BadParameter(str(exc), param_hint="DURATION") from exc
         body = {"advance": duration}
     else:
-        body = {"to": to}
+        body = {"to": str(to)}
     _print_clock(_clock_request("POST", body), as_json)
 
 

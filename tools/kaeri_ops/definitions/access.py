@@ -140,11 +140,11 @@ ACCESS: dict[str, FunctionAccess] = {
     ),
     # The state machine's check step: audience, exits, caps, quiet hours.
     # Writes skip records (capped, exited, ...) and the shop's daily send counter.
-    "journey-step": FunctionAccess(
+    "evaluate-step": FunctionAccess(
         tables={"customers": "r", "journeys": "rw", "config": "rw", "events": "r", "messages": "rw"},
     ),
     # Records the intent first, renders, delivers; suppression and consent live on customers.
-    "send": FunctionAccess(
+    "send-message": FunctionAccess(
         tables={"customers": "rw", "messages": "rw", "config": "r", "catalog": "r", "events": "rw"},
         other=(
             LINK_SECRET,
@@ -159,7 +159,7 @@ ACCESS: dict[str, FunctionAccess] = {
         tables={"messages": "rw", "customers": "rw", "events": "rw", "config": "rw"},
     ),
     # Unsubscribe (consent change) and tracked-link redirects.
-    "links-api": FunctionAccess(
+    "send-links": FunctionAccess(
         tables={"customers": "rw", "events": "rw", "messages": "r", "config": "r"},
         other=(LINK_SECRET,),
     ),
@@ -173,6 +173,25 @@ ACCESS: dict[str, FunctionAccess] = {
     "report-nightly": FunctionAccess(
         tables={"events": "r", "customers": "r", "messages": "r", "journeys": "r", "config": "r"},
         other=(Grant(("s3:PutObject",), "bucket:reports"), *QUERY_ARCHIVE),
+    ),
+    # The marketer console: scenarios, rules and templates (config), profiles to preview and count
+    # audiences (customers), the KPI inputs (events, messages, journeys), and test sends to the shop's
+    # seed addresses through the send path (it writes the message log and reads the link secret).
+    "console": FunctionAccess(
+        tables={
+            "config": "rw",
+            "customers": "r",
+            "events": "r",
+            "journeys": "r",
+            "messages": "rw",
+            "catalog": "r",
+        },
+        other=(
+            LINK_SECRET,
+            Grant(READ_SECRET, "secret:line-tokens"),
+            Grant(SEND_EMAIL, "ses:identities"),
+            Grant(("sns:Publish",), "sns:sms"),
+        ),
     ),
 }
 

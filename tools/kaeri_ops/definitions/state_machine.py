@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-JOURNEY_STEP = "journey-step"  # topology function names
-SEND = "send"
+EVALUATE_STEP = "evaluate-step"  # topology function names
+SEND_MESSAGE = "send-message"
 
 _LAMBDA_TRANSIENT = [
     "Lambda.ServiceException",
@@ -32,7 +32,7 @@ def _catch() -> list[dict[str, Any]]:
 
 def build_definition(function_arns: dict[str, str]) -> dict[str, Any]:
     """ASL for the journey state machine; `function_arns` maps topology names to ARNs (or CDK tokens)."""
-    step_arn, send_arn = function_arns[JOURNEY_STEP], function_arns[SEND]
+    step_arn, send_arn = function_arns[EVALUATE_STEP], function_arns[SEND_MESSAGE]
     return {
         "Comment": "Kaeri journey: wait until the step is due, check it, send, repeat",
         "StartAt": "WaitUntilDue",

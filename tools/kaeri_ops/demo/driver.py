@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kaeri.delivery.links import LinkSigner, signing_secret
+from kaeri.delivery.template_store import TemplateStore
+from kaeri.delivery.templates_engine import default_templates
+from kaeri.scenarios.store import ScenarioStore
+from kaeri_ops.definitions.topology import SEND_FEEDBACK
 from kaeri_ops.demo.shop import SLOTS, SyntheticShop
+from kaeri_ops.scenarios.presets import presets
 
 START = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)  # a Monday; slot hours are JST (UTC+9)
 JST = timedelta(hours=9)
@@ -43,6 +50,8 @@ class DemoOptions:
     out: Path = Path("report.html")
     json: bool = False
     quiet: bool = False
+    # Keep the stack up afterwards on this port, so the demo shop can be opened in the console.
+    serve_port: int | None = None
 
 
 @dataclass
@@ -52,7 +61,6 @@ class DemoResult:
     seconds: float
     calls: int
     responses: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
 
 
 class DemoError(RuntimeError):
@@ -100,47 +108,29 @@ class Http:
         return response.status_code in (301, 302, 303, 307, 308)
 
 
-def install(stack: Any, warnings: list[str]) -> list[str]:
+def install(stack: Any) -> list[str]:
     """Push every default template and every built-in scenario (not yet enabled). Returns their ids."""
+    store = TemplateStore(stack.clients.table("config"))
+    for template in default_templates().values():
+        store.push(stack.shop_id, template, author="demo")
+    scenarios = ScenarioStore(stack.clients)
     pushed: list[str] = []
-    try:
-        from kaeri.delivery.template_store import TemplateStore
-        from kaeri.delivery.templates_engine import default_templates
-
-        store = TemplateStore(stack.clients.table("config"))
-        for template in default_templates().values():
-            store.push(stack.shop_id, template, author="demo")
-    except Exception as exc:  # the delivery engine may not be complete yet
-        warnings.append(
-            f"templates not installed ({type(exc).__name__}: {exc}); sends use packaged defaults if any"
-        )
-    try:
-        from kaeri.scenarios.store import ScenarioStore
-        from kaeri_ops.scenarios.presets import presets
-
-        scenarios = ScenarioStore(stack.clients)
-        for scenario in presets("ja"):
-            scenarios.push(stack.shop_id, scenario)
-            pushed.append(scenario.id)
-    except Exception as exc:
-        warnings.append(f"scenarios not installed ({type(exc).__name__}: {exc}); no messages will be sent")
+    for scenario in presets("ja"):
+        scenarios.push(stack.shop_id, scenario)
+        pushed.append(scenario.id)
     return pushed
 
 
-def enable(stack: Any, scenario_ids: list[str], warnings: list[str]) -> list[str]:
+def enable(stack: Any, scenario_ids: list[str]) -> list[str]:
     """Enable the scenarios as `kaeri scenarios enable` does: the stored flag and, for schedule and
     date triggers, the EventBridge Scheduler schedule (without it they never run)."""
     from kaeri.journeys.schedule import sync_schedule
-    from kaeri.scenarios.store import ScenarioStore
 
     scenarios = ScenarioStore(stack.clients)
     enabled = []
     for sid in scenario_ids:
         stored = scenarios.set_enabled(stack.shop_id, sid, True)
-        try:
-            sync_schedule(stack.clients, stack.shop_id, stored)
-        except Exception as exc:
-            warnings.append(f"schedule of {sid} not created ({type(exc).__name__}: {exc}); it will not run")
+        sync_schedule(stack.clients, stack.shop_id, stored)
         enabled.append(sid)
     return enabled
 
@@ -151,37 +141,14 @@ class Responder:
     OPEN = {"email": 0.45}
     CLICK = {"email": 0.35, "line": 0.22, "sms": 0.08}  # email: share of opens; LINE/SMS: share of sends
 
-    def __init__(self, stack: Any, http: Http, rng: random.Random, warnings: list[str]) -> None:
+    def __init__(self, stack: Any, http: Http, rng: random.Random) -> None:
         self.stack = stack
         self.http = http
         self.rng = rng
-        self.warnings = warnings
         self.seen: set[str] = set()
         self.cursor: datetime | None = None  # messages created up to here have been answered
         self.counts = {"sent": 0, "feedback_events": 0, "clicks": 0, "message_reads": 0}
-        self.signer = self._signer()
-        self.feedback = self._feedback_function()
-
-    def _signer(self) -> Any:
-        try:
-            from kaeri.delivery.links import LinkSigner, signing_secret
-
-            return LinkSigner(
-                signing_secret(self.stack.settings, self.stack.clients.secretsmanager), self.stack.api_url
-            )
-        except Exception as exc:
-            self.warnings.append(f"tracked links unavailable ({exc}); no clicks simulated")
-            return None
-
-    def _feedback_function(self) -> Any:
-        from kaeri_ops.definitions.topology import SEND_FEEDBACK
-
-        if self.stack.runner.available(SEND_FEEDBACK):
-            return SEND_FEEDBACK
-        self.warnings.append(
-            "functions/send/send_feedback.py missing: email deliveries and opens not simulated"
-        )
-        return None
+        self.signer = LinkSigner(signing_secret(stack.settings, stack.clients.secretsmanager), stack.api_url)
 
     def sent_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
@@ -230,20 +197,11 @@ class Responder:
         }
 
     def _send_feedback(self, kind: str, item: dict[str, Any], at: datetime) -> bool:
-        if not self.feedback:
-            return False
-        try:
-            self.stack.runner.invoke(self.feedback, self._ses_event(kind, item, at))
-            self.counts["feedback_events"] += 1
-            return True
-        except Exception as exc:
-            self.warnings.append(f"send-feedback refused a {kind} event ({exc}); feedback simulation stopped")
-            self.feedback = None
-            return False
+        self.stack.runner.invoke(SEND_FEEDBACK, self._ses_event(kind, item, at))
+        self.counts["feedback_events"] += 1
+        return True
 
     def _click(self, item: dict[str, Any]) -> bool:
-        if not self.signer:
-            return False
         from kaeri.delivery.links import RedirectClaim
 
         claim = RedirectClaim(
@@ -306,11 +264,7 @@ def _steps(start: datetime, days: int) -> list[tuple[int, int, datetime]]:
 def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
     console = console or Console(stderr=options.json)
     began = time.perf_counter()
-    warnings: list[str] = []
-    try:
-        from kaeri_ops.local.stack import LocalStack
-    except ImportError as exc:
-        raise DemoError(f"the local stack (kaeri_ops.local.stack) is not available: {exc}") from exc
+    from kaeri_ops.local.stack import EmbeddedStack
 
     replay = None
     start = START
@@ -319,20 +273,24 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
 
         replay = RetailReplay.load(options.data, options.days, options.customers, options.seed)
         start = replay.start
-    stack = LocalStack(
-        clock="manual", start=start - timedelta(hours=1), shop_id="demo-shop", shop_name="Kaeri Demo Shop"
+    stack = EmbeddedStack(
+        clock="manual",
+        start=start - timedelta(hours=1),
+        shop_id="demo-shop",
+        shop_name="Kaeri Demo Shop",
+        port=options.serve_port or 0,
     )
     stack.start()
     timings: dict[str, float] = {"stack_start": time.perf_counter() - began}
     try:
         mark = time.perf_counter()
-        pushed = install(stack, warnings)
+        pushed = install(stack)
         timings["install"] = time.perf_counter() - mark
         mark = time.perf_counter()
         http = Http(stack.api_url, stack.write_key, stack.server_key)
         rng = random.Random(options.seed + 7)
         shop = SyntheticShop(options.customers, options.seed, start, options.days) if replay is None else None
-        responder = Responder(stack, http, rng, warnings)
+        responder = Responder(stack, http, rng)
         target: SyntheticShop | _NoShop = shop if shop is not None else _NoShop()
         tracking = {"history_events": 0, "visits": 0, "steps": 0, "clock_moves": 0}
         with _progress(console) as progress:
@@ -348,7 +306,7 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
                 assert replay is not None
                 http.catalog(replay.catalog())
             stack.drain()
-            enabled = enable(stack, pushed, warnings)
+            enabled = enable(stack, pushed)
             timings["history"] = time.perf_counter() - mark
             mark = time.perf_counter()
             progress.update(task, description="simulating")
@@ -420,9 +378,25 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
         data["calls"] = http.calls
         data["tracking"] = tracking
         data["responses"] = dict(responder.counts)
-        return DemoResult(data, options.out, seconds, http.calls, dict(responder.counts), warnings)
+        result = DemoResult(data, options.out, seconds, http.calls, dict(responder.counts))
+        if options.serve_port:
+            _serve(stack, result, console)
+        return result
     finally:
         stack.stop()
+
+
+def _serve(stack: Any, result: DemoResult, console: Console) -> None:
+    """Print the demo's summary and the console's sign-in, then serve until Ctrl-C."""
+    console.print(f"[green]done[/green] in {result.seconds:.0f} s; report written to {result.report}")
+    console.print(
+        f"Console: [bold]{stack.api_url}/console[/bold]  sign in as [bold]{stack.console_username}[/bold]"
+        f" / [bold]{stack.console_password}[/bold] (shop {stack.shop_id}). Ctrl-C stops the stack."
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 def _due_by(stack: Any, at: datetime) -> bool:
@@ -460,8 +434,6 @@ def run_demo(options: DemoOptions) -> int:
     except DemoError as exc:
         console.print(f"[red]demo stopped:[/red] {exc}")
         return 1
-    for warning in dict.fromkeys(result.warnings):
-        console.print(f"[yellow]note:[/yellow] {warning}")
     if options.json:
         sys.stdout.write(json.dumps(result.kpis, indent=2, ensure_ascii=False) + "\n")
     else:

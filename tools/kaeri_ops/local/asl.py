@@ -292,25 +292,32 @@ def evaluate_rule(rule: dict[str, Any], data: Any, context: Any = None) -> bool:
     if op == "IsPresent":
         return (value is not _MISSING) == bool(expected)
     if value is _MISSING:
-        if op in ("IsNull", "IsString", "IsNumeric", "IsBoolean", "IsTimestamp"):
+        if op in _TYPE_TESTS:
             return not expected
         raise AslError(
             "States.Runtime",
             f"Invalid path {variable!r}: the choice state's condition path references an invalid value",
         )
-    if op == "IsNull":
-        return (value is None) == bool(expected)
-    if op == "IsString":
-        return isinstance(value, str) == bool(expected)
-    if op == "IsNumeric":
-        return _is_number(value) == bool(expected)
-    if op == "IsBoolean":
-        return isinstance(value, bool) == bool(expected)
-    if op == "IsTimestamp":
-        return (_as_time(value) is not None) == bool(expected)
+    test = _TYPE_TESTS.get(op)
+    if test is not None:
+        return test(value) == bool(expected)
     if op.endswith("Path"):
         op = op[: -len("Path")]
         expected = get_path(data, expected, context)
+    return _comparison(op, value, expected)
+
+
+_TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
+    "IsNull": lambda v: v is None,
+    "IsString": lambda v: isinstance(v, str),
+    "IsNumeric": lambda v: _is_number(v),
+    "IsBoolean": lambda v: isinstance(v, bool),
+    "IsTimestamp": lambda v: _as_time(v) is not None,
+}
+
+
+def _comparison(op: str, value: Any, expected: Any) -> bool:
+    """A Choice comparison of `value` with `expected` (the Path forms already resolved)."""
     if op in _STRING:
         return isinstance(value, str) and isinstance(expected, str) and _compare(op, value, expected)
     if op == "StringMatches":

@@ -116,12 +116,6 @@ class FunctionRunner:
             module = importlib.import_module(module_name)
         return getattr(module, attr)
 
-    def available(self, function: Function) -> bool:
-        if function.name in self.overrides:
-            return True
-        module_name = function.handler.rpartition(".")[0]
-        return (self.root / function.code_dir / f"{module_name}.py").exists()
-
     def invoke(self, function: Function, event: Any) -> Any:
         context = LambdaContext(
             function_name=FUNCTION_PREFIX + function.name,

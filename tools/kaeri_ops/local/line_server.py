@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kaeri.delivery.channels import LOCAL_LINE_TOKEN
+# The channel access token the local stack stores for its shop and this endpoint accepts.
+LOCAL_LINE_TOKEN = "kaeri-local-line-token"
 
 
 @dataclass
@@ -39,7 +40,7 @@ class LineServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> LineServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="kaeri-line", daemon=True)

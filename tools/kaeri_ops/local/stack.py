@@ -1,6 +1,6 @@
-"""LocalStack: the whole deployed stack on loopback, for the CLI (`kaeri local`), the demo and the tests.
+"""EmbeddedStack: the whole deployed stack on loopback, for the CLI (`kaeri local`), the demo and the tests.
 
-    with LocalStack(clock="manual", start=datetime(2025, 1, 6, 9, tzinfo=UTC)) as stack:
+    with EmbeddedStack(clock="manual", start=datetime(2025, 1, 6, 9, tzinfo=UTC)) as stack:
         requests.post(f"{stack.api_url}/v1/track", auth=(stack.write_key, ""), json={...})
         stack.drain()                    # stream records, queue messages, due waits, schedules
         stack.advance(timedelta(hours=1))  # every wait and schedule due in that hour, in time order
@@ -26,8 +26,11 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
+from kaeri.console.auth import default_jwks_url
+from kaeri.delivery.channels import line_token_secret_name
 from kaeri.settings import Settings, get_settings
 from kaeri.tables import TABLES
+from kaeri_ops.console_users import ConsoleUsers, create_pool
 from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_STREAM
 from kaeri_ops.local import iam, inprocess, moto_speedups
 from kaeri_ops.local.api import ApiServer
@@ -45,6 +48,8 @@ ACCOUNT_ID = "000000000000"
 STATE_MACHINE_NAME = "journey"
 SCHEDULE_GROUP = "kaeri"
 MAX_DRAIN_ROUNDS = 100_000
+# The local stack's link signing secret: fixed, so links in the outbox survive a restart of `kaeri local`.
+LOCAL_LINK_SIGNING_SECRET = "kaeri-local-signing-secret"
 
 
 class Timer(Protocol):
@@ -68,9 +73,11 @@ class Resources:
     feedback_topic_arn: str
     line_token_secret_name: str
     link_secret_name: str
+    console_user_pool_id: str
+    console_client_id: str
 
 
-class LocalStack:
+class EmbeddedStack:
     """The embedded stack. All public attributes are valid after start()."""
 
     def __init__(
@@ -94,6 +101,7 @@ class LocalStack:
         inprocess_aws: bool = True,
         enforce_access: bool = True,
         archive_dir: str | None = None,
+        console_password: str | None = None,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -111,6 +119,9 @@ class LocalStack:
         self.postal_address = postal_address
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_urlsafe(24)}"
         self.server_key = server_key or f"sk_{secrets.token_urlsafe(24)}"
+        # The console's demo marketer (a user of the local Cognito pool, member of the shop).
+        self.console_username = "demo-marketer"
+        self.console_password = console_password
         # Background polling: on by default with the system clock. With the manual clock time only
         # moves when told, but polling still processes what is due now (the CLI turns it on).
         self.poll_interval = (
@@ -144,13 +155,13 @@ class LocalStack:
 
     # lifecycle ---------------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> LocalStack:
+    def start(self) -> EmbeddedStack:
         if self._started:
             return self
         try:
@@ -202,12 +213,16 @@ class LocalStack:
                 "fanout_queue_url": self.resources.fanout_queue_url,
                 "send_queue_url": self.resources.send_queue_url,
                 "link_signing_secret_name": self.resources.link_secret_name,
+                "console_user_pool_id": self.resources.console_user_pool_id,
+                "console_client_id": self.resources.console_client_id,
+                "console_jwks_url": self._console_jwks_url(self.resources),
             }
         )
         self._set_env(settings, self.resources)
         self.settings = settings
         self.clients = AwsClients(settings)
         self._create_shop()
+        self._create_console_marketer()
         if self.enforce_access:
             self.access = self._local_resources(settings, self.resources)
             iam.enforce(self.access)
@@ -279,6 +294,9 @@ class LocalStack:
                 "KAERI_FANOUT_QUEUE_URL": resources.fanout_queue_url,
                 "KAERI_SEND_QUEUE_URL": resources.send_queue_url,
                 "KAERI_LINK_SIGNING_SECRET_NAME": resources.link_secret_name,
+                "KAERI_CONSOLE_USER_POOL_ID": resources.console_user_pool_id,
+                "KAERI_CONSOLE_CLIENT_ID": resources.console_client_id,
+                "KAERI_CONSOLE_JWKS_URL": self._console_jwks_url(resources),
             }
         for name, value in env.items():
             if name not in self._saved_env:
@@ -339,10 +357,12 @@ class LocalStack:
         topic = clients.sns.create_topic(Name=f"{prefix}-ses-feedback")["TopicArn"]
         self._setup_ses(topic)
 
-        line_secret = f"{prefix}/line-channel-access-token"
+        # The shop's LINE channel token, as `kaeri shops` stores it on AWS; the loopback LINE API accepts it.
+        assert self.line is not None
+        line_secret = line_token_secret_name(prefix, self.shop_id)
         link_secret = f"{prefix}/link-signing-secret"
-        clients.secretsmanager.create_secret(Name=line_secret, SecretString="kaeri-local-line-token")
-        clients.secretsmanager.create_secret(Name=link_secret, SecretString=Settings().link_signing_secret)
+        clients.secretsmanager.create_secret(Name=line_secret, SecretString=self.line.token)
+        clients.secretsmanager.create_secret(Name=link_secret, SecretString=LOCAL_LINK_SIGNING_SECRET)
 
         state_machine = clients.stepfunctions.create_state_machine(
             name=f"{prefix}-{STATE_MACHINE_NAME}",
@@ -351,6 +371,7 @@ class LocalStack:
             type="STANDARD",
         )["stateMachineArn"]
         clients.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+        console = create_pool(clients.client("cognito-idp"), f"{prefix}-console")
         return Resources(
             state_machine_arn=state_machine,
             fanout_queue_url=fanout,
@@ -359,6 +380,8 @@ class LocalStack:
             feedback_topic_arn=topic,
             line_token_secret_name=line_secret,
             link_secret_name=link_secret,
+            console_user_pool_id=console.user_pool_id,
+            console_client_id=console.client_id,
         )
 
     def _local_resources(self, settings: Settings, resources: Resources) -> iam.LocalResources:
@@ -382,7 +405,7 @@ class LocalStack:
         )
 
     def _setup_ses(self, topic_arn: str) -> None:
-        ses = AwsClients(Settings(aws_endpoint_url=self.aws_endpoint_url, region=self.region)).client("ses")
+        ses = self.clients_for_setup().client("ses")
         ses.verify_email_identity(EmailAddress=self.from_email)
         ses.verify_domain_identity(Domain=self.from_email.partition("@")[2])
         sesv2 = self.clients_for_setup().sesv2
@@ -412,7 +435,7 @@ class LocalStack:
         return AwsClients(Settings(aws_endpoint_url=self.aws_endpoint_url, region=self.region, local=True))
 
     def _create_shop(self) -> None:
-        from kaeri.shops import create_shop
+        from kaeri.shops import create_shop, update_shop
 
         create_shop(
             self.clients,
@@ -424,6 +447,20 @@ class LocalStack:
             from_email=self.from_email,
             sender_name=self.sender_name,
             postal_address=self.postal_address,
+        )
+        # Seed recipients for the console's test sends (`kaeri shops seeds` changes them).
+        domain = self.from_email.partition("@")[2] or "demo-shop.example"
+        update_shop(self.clients, self.shop_id, seed_recipients={"email": [f"seed@{domain}"]})
+
+    def _console_jwks_url(self, resources: Resources) -> str:
+        """moto serves the pool's JWKS on its own endpoint, at Cognito's path."""
+        return default_jwks_url(resources.console_user_pool_id, self.aws_endpoint_url)
+
+    def _create_console_marketer(self) -> None:
+        assert self.resources is not None
+        users = ConsoleUsers(self.clients.client("cognito-idp"), self.resources.console_user_pool_id)
+        _, self.console_password = users.add(
+            self.console_username, [self.shop_id], language="ja", password=self.console_password
         )
 
     def _add_timers(self) -> None:
@@ -533,6 +570,12 @@ class LocalStack:
             "webhook_secret": self.webhook_secret,
             "table_prefix": self.table_prefix,
             "clock": self.clock_mode,
+            # The console and its demo marketer (local only: on AWS `kaeri console users add`).
+            "console_url": f"{self.api_url}/console",
+            "console_user_pool_id": self.resources.console_user_pool_id if self.resources else None,
+            "console_client_id": self.resources.console_client_id if self.resources else None,
+            "console_username": self.console_username,
+            "console_password": self.console_password,
         }
 
     def _clock_state(self) -> dict[str, Any]:

@@ -35,15 +35,15 @@ def query_names() -> list[str]:
 
 
 @cache
-def _parsed(name: str) -> exp.Expression:
+def _parsed(name: str) -> exp.Expr:
     return sqlglot.parse_one(_read(name), read=SOURCE_DIALECT)
 
 
-def _tables(tree: exp.Expression) -> set[str]:
+def _tables(tree: exp.Expr) -> set[str]:
     return {t.name for t in tree.find_all(exp.Table)}
 
 
-def _needed_views(tree: exp.Expression) -> list[str]:
+def _needed_views(tree: exp.Expr) -> list[str]:
     needed: set[str] = set()
     frontier = _tables(tree) & set(VIEW_ORDER)
     while frontier:
@@ -56,7 +56,7 @@ def _needed_views(tree: exp.Expression) -> list[str]:
 
 
 @cache
-def assembled(name: str) -> exp.Expression:
+def assembled(name: str) -> exp.Expr:
     """The query with the views it reads as leading CTEs (unbound)."""
     tree = _parsed(name).copy()
     views = _needed_views(tree)
@@ -74,7 +74,7 @@ def assembled(name: str) -> exp.Expression:
     return tree
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if isinstance(value, datetime):
         naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         return exp.cast(exp.Literal.string(naive.isoformat(sep=" ", timespec="milliseconds")), "TIMESTAMP")
@@ -97,7 +97,7 @@ def period_params(shop_id: str, since: datetime, until: datetime) -> dict[str, A
     }
 
 
-def bind(name: str, params: dict[str, Any], tables: dict[str, str] | None = None) -> exp.Expression:
+def bind(name: str, params: dict[str, Any], tables: dict[str, str] | None = None) -> exp.Expr:
     """The query with placeholders replaced by literals and base tables renamed (e.g. to Glue tables)."""
     tree = assembled(name).copy()
     wanted = {p.name for p in tree.find_all(exp.Placeholder)}

@@ -8,6 +8,7 @@ hive partitioning).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # A product line of an order (array element of `events.products`).
 LINE_FIELDS: tuple[tuple[str, str], ...] = (
@@ -93,7 +94,7 @@ MESSAGES = Dataset(
 DATASETS: dict[str, Dataset] = {d.name: d for d in (EVENTS, MESSAGES)}
 
 
-def arrow_schema(dataset: Dataset):  # -> pyarrow.Schema (pyarrow is a local-only dependency)
+def arrow_schema(dataset: Dataset) -> Any:  # a pyarrow.Schema (pyarrow is a local-only dependency)
     import pyarrow as pa
 
     line = pa.struct([(n, pa.string() if t == "string" else pa.float64()) for n, t in LINE_FIELDS])

@@ -179,28 +179,18 @@ def line_api_factory(endpoint: str, token_for_shop: Callable[[str], str]) -> Cal
     return api_for_shop
 
 
-LOCAL_LINE_TOKEN = "kaeri-local-line-token"
-
-
 def line_token_secret_name(table_prefix: str, shop_id: str) -> str:
     return f"{table_prefix}/{shop_id}/line-channel-access-token"
 
 
-def secrets_token_provider(
-    secretsmanager: Any, table_prefix: str, local: bool = False
-) -> Callable[[str], str]:
-    """Channel access token per shop from Secrets Manager; the local stack falls back to a fixed one."""
+def secrets_token_provider(secretsmanager: Any, table_prefix: str) -> Callable[[str], str]:
+    """Channel access token per shop from Secrets Manager (the local stack stores its shop's too)."""
     cache: dict[str, str] = {}
 
     def token(shop_id: str) -> str:
         if shop_id not in cache:
             name = line_token_secret_name(table_prefix, shop_id)
-            try:
-                cache[shop_id] = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
-            except ClientError:
-                if not local:
-                    raise
-                cache[shop_id] = LOCAL_LINE_TOKEN
+            cache[shop_id] = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
         return cache[shop_id]
 
     return token

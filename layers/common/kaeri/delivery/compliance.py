@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from kaeri import clock
+from kaeri.aws import AwsClients, Key, all_items
 from kaeri.events import StoredEvent
+from kaeri.profiles.repository import profile_key, profile_pk
 from kaeri.vocabulary import UNSUBSCRIBED
 
 COMPLAINT_RATE_LIMIT = 0.001  # pause when passed (SES reviews accounts above 0.1%)
@@ -57,10 +57,21 @@ class Compliance:
         self._events = events_table
         self._pauses: dict[str, tuple[float, str | None]] = {}  # shop -> (read at, paused_reason)
 
+    @classmethod
+    def of(cls, clients: AwsClients) -> Compliance:
+        """The compliance checks on the stack's customers, config, messages and events tables."""
+        return cls(
+            clients.table("customers"),
+            clients.table("config"),
+            clients.table("messages"),
+            clients.table("events"),
+        )
+
     # Suppression ----------------------------------------------------------------------------
     def suppression(self, shop_id: str, address: str) -> dict[str, Any] | None:
         key = suppression_key(shop_id, address)
-        return self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
+        return item
 
     def is_suppressed(self, shop_id: str, address: str, consent_at: str | None = None) -> bool:
         """Suppressed, unless an unsubscribe was followed by a newer opt-in (consent_at)."""
@@ -97,7 +108,7 @@ class Compliance:
         at = clock.iso(clock.now())
         self._customers.put_item(
             Item={
-                "pk": f"{shop_id}#{customer_id}",
+                "pk": profile_pk(shop_id, customer_id),
                 "sk": f"CONSENT#{at}#{channel}",
                 "shop": shop_id,  # not shop_id: that would put the item in the by_shop profile index
                 "customer_id": customer_id,
@@ -111,11 +122,8 @@ class Compliance:
         return at
 
     def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
-        resp = self._customers.query(
-            KeyConditionExpression=Key("pk").eq(f"{shop_id}#{customer_id}")
-            & Key("sk").begins_with("CONSENT#")
-        )
-        return resp.get("Items", [])
+        condition = Key("pk").eq(profile_pk(shop_id, customer_id)) & Key("sk").begins_with("CONSENT#")
+        return list(all_items(self._customers.query, KeyConditionExpression=condition))
 
     def unsubscribe(
         self,
@@ -181,9 +189,9 @@ class Compliance:
 
     def _revoked_at(self, shop_id: str, customer_id: str, channel: str) -> str | None:
         """When the channel's current consent is a revocation, its time; None if granted or unknown."""
-        profile = self._customers.get_item(
-            Key={"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}, ConsistentRead=True
-        ).get("Item")
+        profile = self._customers.get_item(Key=profile_key(shop_id, customer_id), ConsistentRead=True).get(
+            "Item"
+        )
         if profile is not None:
             current = (profile.get("consent") or {}).get(channel) or {}
             if current.get("status") == "revoked":
@@ -203,7 +211,7 @@ class Compliance:
         self, shop_id: str, customer_id: str, channel: str, consent: dict[str, Any]
     ) -> None:
         """Set profile.consent[channel]; the projector keeps the rest of the profile."""
-        key = {"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}
+        key = profile_key(shop_id, customer_id)
         errors = self._customers.meta.client.exceptions
         try:
             self._customers.update_item(
@@ -240,26 +248,22 @@ class Compliance:
     def email_rates(self, shop_id: str) -> SendingStatus:
         """Bounce and complaint rates over the shop's last 1,000 sent emails."""
         sent = bounced = complained = 0
-        kwargs: dict[str, Any] = {
-            "IndexName": "by_shop_time",
-            "KeyConditionExpression": Key("shop_id").eq(shop_id),
-            "ScanIndexForward": False,
-            "ProjectionExpression": "#s, channel, bounced, complained",
-            "ExpressionAttributeNames": {"#s": "status"},
-        }
-        while sent < RATE_WINDOW:
-            page = self._messages.query(**kwargs)
-            for item in page.get("Items", []):
-                if item.get("channel") != "email" or item.get("status") != "sent":
-                    continue
-                sent += 1
-                bounced += 1 if item.get("bounced") else 0
-                complained += 1 if item.get("complained") else 0
-                if sent >= RATE_WINDOW:
-                    break
-            if "LastEvaluatedKey" not in page:
+        newest_first = all_items(
+            self._messages.query,
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_id").eq(shop_id),
+            ScanIndexForward=False,
+            ProjectionExpression="#s, channel, bounced, complained",
+            ExpressionAttributeNames={"#s": "status"},
+        )
+        for item in newest_first:
+            if item.get("channel") != "email" or item.get("status") != "sent":
+                continue
+            sent += 1
+            bounced += 1 if item.get("bounced") else 0
+            complained += 1 if item.get("complained") else 0
+            if sent >= RATE_WINDOW:
                 break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         denominator = max(sent, MIN_DENOMINATOR)
         return SendingStatus(None, complained / denominator, bounced / denominator, sent)
 

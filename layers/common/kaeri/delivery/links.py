@@ -2,7 +2,7 @@
 
 A token is `base64url(json payload).base64url(hmac-sha256)`. The payload names the shop, so a token
 minted for one shop can never act on another, and the HMAC makes forging or editing one impossible
-without the signing secret (Secrets Manager on AWS, settings.link_signing_secret locally).
+without the signing secret (the Secrets Manager secret named by settings.link_signing_secret_name).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 TokenKind = Literal["u", "r", "c"]  # unsubscribe, redirect, customer (kaeri.tracking.tokens)
@@ -156,7 +156,7 @@ class LinkSigner:
             raise InvalidToken("bad signature")
         if payload.get("k") != kind:
             raise InvalidToken("wrong token kind")
-        return payload
+        return cast("dict[str, Any]", payload)
 
     # Unsubscribe -----------------------------------------------------------------------------
     def unsubscribe_token(self, claim: UnsubscribeClaim) -> str:
@@ -226,11 +226,15 @@ def _field(payload: dict[str, Any], name: str, required: bool = True) -> Any:
 _SECRET_CACHE: dict[str, tuple[float, str]] = {}
 
 
+def stack_signing_secret(clients: Any) -> str:
+    """The signing secret of the stack `clients` talk to (links, unsubscribe and customer tokens)."""
+    settings = clients.settings
+    return signing_secret(settings, clients.secretsmanager if settings.link_signing_secret_name else None)
+
+
 def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: float = 300.0) -> str:
-    """The link signing secret: from Secrets Manager when a name is configured, else the local one."""
-    name = settings.link_signing_secret_name
-    if not name:
-        return settings.link_signing_secret
+    """The link signing secret, from the Secrets Manager secret the settings name (MissingSetting if none)."""
+    name = settings.required("link_signing_secret_name")
     cached = _SECRET_CACHE.get(name)
     if cached and time.monotonic() - cached[0] < max_age:
         return cached[1]

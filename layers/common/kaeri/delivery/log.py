@@ -25,6 +25,7 @@ REQUEST_FIELDS = (
     "variant",
     "template_id",
     "purpose",
+    "test_recipient",
 )
 
 
@@ -51,6 +52,8 @@ def base_item(fields: dict[str, Any]) -> dict[str, Any]:
     for name in REQUEST_FIELDS:
         if fields.get(name) is not None:
             item[name] = fields[name]
+    if fields.get("test_recipient"):
+        item["test"] = True  # never counted (kaeri.analytics.reader skips it)
     return item
 
 
@@ -128,26 +131,31 @@ class MessageLog:
                 raise IntentConflict(pk) from exc
             raise
 
+    def record_skip(
+        self, request_or_fields: SendRequest | dict[str, Any], reason: str, detail: str | None = None
+    ) -> SendResult:
+        """Log a message the scenario engine decided not to send (capped, quiet_hours, exited, ...).
+
+        Idempotent: a retry finds the first record and returns it.
+        """
+        if isinstance(request_or_fields, SendRequest):
+            fields = request_or_fields.model_dump()
+        else:
+            fields = dict(request_or_fields)
+        item = base_item(fields) | {"status": "skipped", "skip_reason": reason}
+        if fields.get("channels"):
+            item["channel"] = fields["channels"][0]
+        if detail:
+            item["detail"] = detail
+        if not self.put_new(item):
+            existing = self.get(fields["shop_id"], fields["message_id"])
+            if existing:
+                return result_of(existing, detail="already handled")
+        return result_of(item)
+
 
 def record_skip(
     clients: Any, request_or_fields: SendRequest | dict[str, Any], reason: str, detail: str | None = None
 ) -> SendResult:
-    """Log a message the scenario engine decided not to send (capped, quiet_hours, exited, ...).
-
-    Idempotent: a retry finds the first record and returns it.
-    """
-    if isinstance(request_or_fields, SendRequest):
-        fields = request_or_fields.model_dump()
-    else:
-        fields = dict(request_or_fields)
-    log = MessageLog(clients.table("messages"))
-    item = base_item(fields) | {"status": "skipped", "skip_reason": reason}
-    if fields.get("channels"):
-        item["channel"] = fields["channels"][0]
-    if detail:
-        item["detail"] = detail
-    if not log.put_new(item):
-        existing = log.get(fields["shop_id"], fields["message_id"])
-        if existing:
-            return result_of(existing, detail="already handled")
-    return result_of(item)
+    """MessageLog.record_skip on the clients' messages table."""
+    return MessageLog(clients.table("messages")).record_skip(request_or_fields, reason, detail)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from kaeri import clock
+from kaeri.aws import AwsClients
 from kaeri.delivery.channels import (
     ChannelAdapter,
     EmailChannel,
@@ -31,13 +32,14 @@ from kaeri.delivery.channels import (
 )
 from kaeri.delivery.compliance import Compliance, normalise_address
 from kaeri.delivery.context import CatalogReader, build_context
-from kaeri.delivery.links import LinkSigner, signing_secret
+from kaeri.delivery.links import LinkSigner, stack_signing_secret
 from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_skip, result_of
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
 from kaeri.profiles.model import Profile
-from kaeri.profiles.repository import profile_from_item
+from kaeri.profiles.repository import ProfileRepository
+from kaeri.vocabulary import Channel
 
 __all__ = ["Delivery", "SendRequest", "SendResult", "SendRetryable", "SendInProgress", "record_skip"]
 
@@ -57,16 +59,10 @@ ProfileLoader = Callable[[str, str], Profile | None]
 ShopLoader = Callable[[str], Any]
 
 
-def dynamo_profile_loader(customers_table: Any) -> ProfileLoader:
-    """Read the profile item (`{shop}#{customer}` / PROFILE) the projector keeps."""
-
-    def load(shop_id: str, customer_id: str) -> Profile | None:
-        item = customers_table.get_item(
-            Key={"pk": f"{shop_id}#{customer_id}", "sk": "PROFILE"}, ConsistentRead=True
-        ).get("Item")
-        return profile_from_item(item) if item else None
-
-    return load
+def dynamo_profile_loader(clients: AwsClients) -> ProfileLoader:
+    """The profile the projector keeps, read consistently through the profile repository."""
+    repository = ProfileRepository(clients)
+    return lambda shop_id, customer_id: repository.get(shop_id, customer_id, consistent=True)
 
 
 class Delivery:
@@ -100,29 +96,20 @@ class Delivery:
 
         settings = clients.settings
         if channels is None:
-            token = secrets_token_provider(
-                clients.secretsmanager, settings.table_prefix, local=settings.local
-            )
+            token = secrets_token_provider(clients.secretsmanager, settings.table_prefix)
             channels = {
                 "email": EmailChannel(clients.sesv2, settings.ses_configuration_set),
                 "line": LineChannel(line_api_factory(settings.line_api_endpoint, token)),
                 "sms": SmsChannel(clients.sns),
             }
-        secret = signing_secret(
-            settings, clients.secretsmanager if settings.link_signing_secret_name else None
-        )
+        secret = stack_signing_secret(clients)
         return cls(
             log=MessageLog(clients.table("messages")),
-            compliance=Compliance(
-                clients.table("customers"),
-                clients.table("config"),
-                clients.table("messages"),
-                clients.table("events"),
-            ),
+            compliance=Compliance.of(clients),
             templates=TemplateStore(clients.table("config")),
-            profiles=dynamo_profile_loader(clients.table("customers")),
+            profiles=dynamo_profile_loader(clients),
             shops=lambda shop_id: get_shop(clients, shop_id),
-            signer=LinkSigner(secret, settings.api_url),
+            signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
             catalog=CatalogReader(
                 clients.table("catalog"), clients.table("customers"), clients.dynamodb_resource
@@ -191,14 +178,14 @@ class Delivery:
         request: SendRequest,
         reason: SkipReason,
         detail: str | None,
-        existing: dict | None,
+        existing: dict[str, Any] | None,
         channel: str | None = None,
     ) -> SendResult:
         if existing is None:
             fields = request.model_dump()
             if channel:
                 fields["channels"] = [channel]
-            return record_skip(_Tables(self.log), fields, reason, detail)
+            return self.log.record_skip(fields, reason, detail)
         values: dict[str, Any] = {"status": "skipped", "skip_reason": reason}
         if detail:
             values["detail"] = detail
@@ -253,7 +240,7 @@ class Delivery:
             )
             rendered = render(template, channel, context, profile.locale, getattr(shop, "locale", None))
         except RenderError as exc:
-            return self._skip(request, exc.reason, str(exc)[:1000], existing, channel)  # type: ignore[arg-type]
+            return self._skip(request, exc.reason, str(exc)[:1000], existing, channel)
         outbound = self._outbound(request, shop, channel, recipient, rendered, context["unsubscribe_url"])
         if channel == "email" and not outbound.from_address:
             return self._fail(request, existing, f"shop {request.shop_id} has no from_email")
@@ -312,7 +299,7 @@ class Delivery:
             provider_message_id=provider_id,
         )
 
-    def _fail(self, request: SendRequest, existing: dict | None, detail: str) -> SendResult:
+    def _fail(self, request: SendRequest, existing: dict[str, Any] | None, detail: str) -> SendResult:
         item = base_item(request.model_dump()) | {"status": "failed", "detail": detail}
         if existing is None:
             if not self.log.put_new(item):
@@ -323,12 +310,19 @@ class Delivery:
 
     def _choose_channel(
         self, request: SendRequest, profile: Profile, template: Template
-    ) -> tuple[str | None, str | None, dict[str, str]]:
+    ) -> tuple[Channel | None, str, dict[str, str]]:
         reasons: dict[str, str] = {}
         for channel in request.channels:
             if channel not in template.channels or channel not in self.channels:
                 reasons[channel] = "no_address"  # nothing to send on this channel
                 continue
+            if request.test_recipient:
+                # A seed address of the shop: the customer's consent and address do not apply to it.
+                seed = request.test_recipient
+                if self.compliance.is_suppressed(request.shop_id, seed, None):
+                    reasons[channel] = "suppressed"
+                    continue
+                return channel, (normalise_address(seed) if channel == "email" else seed), reasons
             if request.purpose == "marketing" and not profile.has_consent(channel):
                 reasons[channel] = "no_consent"
                 continue
@@ -344,7 +338,7 @@ class Delivery:
                 reasons[channel] = "suppressed"
                 continue
             return channel, (normalise_address(address) if channel == "email" else address), reasons
-        return None, None, reasons
+        return None, "", reasons
 
     def _outbound(
         self,
@@ -404,16 +398,6 @@ class Delivery:
         if outbound.html and self.store_html and len(outbound.html) < 100_000:
             item["html"] = outbound.html
         return item
-
-
-class _Tables:
-    """Lets record_skip reuse this service's messages table."""
-
-    def __init__(self, log: MessageLog) -> None:
-        self._log = log
-
-    def table(self, logical: str) -> Any:
-        return self._log._table
 
 
 _FOOTER = {

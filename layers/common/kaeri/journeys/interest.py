@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
@@ -42,7 +43,7 @@ def interested_customers(
     clients: AwsClients, shop_id: str, product_id: str, since: datetime
 ) -> Iterator[str]:
     """Customers who viewed or wish-listed the product at or after `since` (one index query)."""
-    kwargs: dict = {
+    kwargs: dict[str, Any] = {
         "IndexName": "by_interest",
         "KeyConditionExpression": Key("interest_key").eq(f"{shop_id}#{product_id}")
         & Key("interest_at").gte(iso(since)),

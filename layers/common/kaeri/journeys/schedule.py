@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from kaeri.aws import AwsClients
 from kaeri.journeys.audience import date_matches, plan
 from kaeri.journeys.entry import enter
-from kaeri.journeys.profiles import profile_from_item
 from kaeri.journeys.store import JourneyStore
 from kaeri.profiles.model import Profile
+from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import evaluate
 from kaeri.scenarios.store import ScenarioNotFound, ScenarioStore, StoredScenario
 from kaeri.scenarios.timing import local_date_key, zone
@@ -40,25 +39,13 @@ class RunResult:
 def read_profiles(
     clients: AwsClients, stored: StoredScenario, shop_id: str, now: datetime
 ) -> Iterator[Profile]:
-    table = clients.table("customers")
+    repository = ProfileRepository(clients)
     seen: set[str] = set()
     for read in plan(stored.scenario, shop_id, now):
-        condition = Key(read.partition[0]).eq(read.partition[1])
-        if read.sort:
-            condition = condition & Key(read.sort[0]).between(read.sort[1], read.sort[2])
-        kwargs: dict[str, Any] = {"IndexName": read.index, "KeyConditionExpression": condition}
-        while True:
-            resp = table.query(**kwargs)
-            for item in resp.get("Items", []):
-                if item.get("sk", "PROFILE") != "PROFILE" or item["pk"] in seen:
-                    continue
-                seen.add(item["pk"])
-                profile = profile_from_item(item)
-                if profile is not None:
-                    yield profile
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        for profile in repository.audience(read.index, read.partition, read.sort):
+            if profile.customer_id not in seen:
+                seen.add(profile.customer_id)
+                yield profile
 
 
 def run_key(stored: StoredScenario, now: datetime) -> str:

@@ -7,6 +7,7 @@ Input and output are the execution's state (`shop_id`, `customer_id`, `scenario_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,6 @@ from kaeri.aws import AwsClients
 from kaeri.clock import iso, parse_iso
 from kaeri.delivery.request import SendRequest
 from kaeri.journeys.decisions import exit_reason, quiet_hours_release, wait_until
-from kaeri.journeys.profiles import load_journey_and_profile
 from kaeri.journeys.skips import record_skip
 from kaeri.journeys.store import Journey, JourneyStore, pick_variant
 from kaeri.profiles.model import Profile
@@ -46,8 +46,8 @@ class StepChecker:
     def check(self, state: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
         now = now or clock.now()
         base = {k: state[k] for k in STATE_KEYS if k in state}
-        journey, profile = load_journey_and_profile(
-            self.clients, state["shop_id"], state["customer_id"], state["scenario_id"], state["entry_key"]
+        journey, profile = self.journeys.get_with_profile(
+            state["shop_id"], state["customer_id"], state["scenario_id"], state["entry_key"]
         )
         if journey is None:
             return {**base, "action": "end", "reason": "journey not found"}
@@ -217,7 +217,7 @@ class StepChecker:
         ]
 
     def capped_channels(
-        self, journey: Journey, rules: ShopRules, channels: list[str], now: datetime
+        self, journey: Journey, rules: ShopRules, channels: Sequence[str], now: datetime
     ) -> list[str]:
         """Channels whose frequency cap is reached, counted from the messages table `by_customer` index."""
         caps = [c for c in rules.frequency_caps if c.channel in channels]
@@ -234,7 +234,7 @@ class StepChecker:
             for i in resp.get("Items", [])
             if i.get("status") not in NOT_COUNTED and i.get("purpose", "marketing") == "marketing"
         ]
-        capped = []
+        capped: list[str] = []
         for cap in caps:
             since = iso(now - parse_duration(cap.per))
             count = sum(

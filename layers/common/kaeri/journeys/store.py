@@ -11,12 +11,12 @@ import json
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError, Key, all_items, batch_get, condition_failed
 from kaeri.clock import iso, parse_iso
+from kaeri.profiles.model import Profile
+from kaeri.profiles.repository import profile_from_item, profile_key
 
 JourneyStatus = Literal["running", "completed", "exited", "holdout"]
 RETENTION = timedelta(days=400)
@@ -123,6 +123,7 @@ class Journey(BaseModel):
 
 class JourneyStore:
     def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
         self._table = clients.table("journeys")
 
     def create(self, journey: Journey) -> bool:
@@ -131,7 +132,7 @@ class JourneyStore:
             self._table.put_item(Item=journey.to_item(), ConditionExpression="attribute_not_exists(pk)")
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 
@@ -141,19 +142,32 @@ class JourneyStore:
         ).get("Item")
         return Journey.from_item(item) if item else None
 
+    def get_with_profile(
+        self, shop_id: str, customer_id: str, scenario_id: str, entry_key: str
+    ) -> tuple[Journey | None, Profile | None]:
+        """A journey (consistent read) and its customer's profile in one BatchGetItem round trip.
+
+        Same reads as get() and ProfileRepository.get, one request instead of two: the step check
+        needs both for nearly every journey it sees.
+        """
+        customers = self._clients.table("customers").name
+        journey_key = {"pk": f"{shop_id}#{customer_id}", "sk": f"{scenario_id}#{entry_key}"}
+        found = batch_get(
+            self._clients.dynamodb_resource,
+            {
+                self._table.name: {"Keys": [journey_key], "ConsistentRead": True},
+                customers: {"Keys": [profile_key(shop_id, customer_id)]},
+            },
+        )
+        journeys, profiles = found[self._table.name], found[customers]
+        journey = Journey.from_item(journeys[0]) if journeys else None
+        return journey, profile_from_item(profiles[0]) if profiles else None
+
     def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
         condition = Key("pk").eq(f"{shop_id}#{customer_id}")
         if scenario_id:
             condition = condition & Key("sk").begins_with(f"{scenario_id}#")
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            resp = self._table.query(**kwargs)
-            items.extend(resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return [Journey.from_item(i) for i in items]
+        return [Journey.from_item(i) for i in all_items(self._table.query, KeyConditionExpression=condition)]
 
     def last_entry(self, shop_id: str, customer_id: str, scenario_id: str) -> datetime | None:
         entries = [j.entered_at for j in self.of_customer(shop_id, customer_id, scenario_id)]
@@ -176,7 +190,7 @@ class JourneyStore:
             )
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 

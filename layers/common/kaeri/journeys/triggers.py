@@ -5,7 +5,8 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from kaeri import clock
 from kaeri.aws import AwsClients
@@ -13,9 +14,9 @@ from kaeri.events import StoredEvent
 from kaeri.journeys.decisions import unsubscribed_since
 from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
-from kaeri.journeys.profiles import load_profiles
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
+from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
 from kaeri.scenarios.store import ScenarioStore, StoredScenario
@@ -100,7 +101,7 @@ def _enter(
     customer_id: str,
     profile: Profile,
     journeys: JourneyStore,
-    now,
+    now: datetime,
 ) -> Entry:
     """One customer's entry, keyed by the triggering event so a replay starts nothing new."""
     return enter(
@@ -121,7 +122,7 @@ def _enter_interested(
     stored: StoredScenario,
     event: StoredEvent,
     journeys: JourneyStore,
-    now,
+    now: datetime,
     interest_days: int,
 ) -> list[Entry]:
     product_id = event.properties.get("product_id")
@@ -133,7 +134,7 @@ def _enter_interested(
             interested_customers(clients, event.shop_id, str(product_id), now - timedelta(days=interest_days))
         )
     )
-    profiles = load_profiles(clients, event.shop_id, customers)
+    profiles = ProfileRepository(clients).get_many(event.shop_id, customers)
     for customer_id in customers:
         profile = profiles.get(customer_id)
         if profile is None or str(product_id) in profile.products_bought:
@@ -166,9 +167,24 @@ def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | N
 
 
 def cart_emptied_exit(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
-    """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it."""
+    """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it.
+
+    Only an order or a full removal ends journeys here: they supersede every add of the product, in
+    whatever order the events arrive. A partial removal (`quantity` units) can be outweighed by an add
+    that arrives later with an earlier time, so it is left to the step check before each send, which
+    judges the cart on the profile as it is then (kaeri.journeys.decisions.exit_reason).
+    """
     emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
-    return "cart_emptied" if "cart_emptied" in exit.when and emptied else None
+    final = event.event == ORDER_COMPLETED or not _partial_units(event.properties.get("quantity"))
+    return "cart_emptied" if "cart_emptied" in exit.when and emptied and final else None
+
+
+def _partial_units(quantity: object) -> bool:
+    """True for a removal of some units (the projector's rule: a quantity above 0)."""
+    try:
+        return int(Decimal(str(quantity))) > 0
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def mark_exits(

@@ -26,7 +26,7 @@ from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
-from kaeri.predictions.recommender import IntArray, RecommenderConfig
+from kaeri.predictions.recommender import RecommenderConfig
 from kaeri.predictions.store import RECS_SK, customer_key, popular_key, together_key
 from kaeri.profiles.model import Predictions
 
@@ -95,67 +95,6 @@ def list_shops(clients: Any) -> list[str]:
         if "LastEvaluatedKey" not in page:
             return sorted(set(shops))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _sorted_codes(column: Any) -> tuple[IntArray, list[str]]:
-    """Dense codes of a string column, numbered in name order (deterministic whatever the row order)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
-    names = encoded.dictionary
-    order = pc.array_sort_indices(names).to_numpy()
-    rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    return rank[codes], names.take(pa.array(order)).to_pylist()
-
-
-def pairs_from_table(aggregate: Any, now: datetime, config: RecommenderConfig) -> recommender.Pairs:
-    """The recommender's training pairs from the SQL aggregate as a pyarrow Table, columnar throughout.
-
-    The same weighting as `recommender.pairs_from_aggregate` (each row: kind weight × count ×
-    decay(now − last_at); one entry per customer and product; orders counted as purchases), without a
-    Python object per row: names are dictionary-encoded, times stay int64 and the grouping is one
-    integer unique, so it costs O(aggregate rows) in numpy and holds no per-row strings.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    user, users = _sorted_codes(aggregate.column("customer_id"))
-    item, items = _sorted_codes(aggregate.column("product_id"))
-    kinds = aggregate.column("kind").cast(pa.string())
-    names = list(recommender.KINDS)
-    found = pc.index_in(kinds, value_set=pa.array(names))
-    if found.null_count:
-        unknown = pc.filter(kinds, pc.is_null(found))[0].as_py()
-        raise ValueError(f"unknown interaction kind {unknown!r} (order, purchase, cart, view)")
-    codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
-    kind = np.array([recommender.KINDS[n] for n in names], dtype=np.int64)[codes]
-    count = aggregate.column("count").to_numpy().astype(np.float64)
-    if count.size and count.min() < 0:
-        raise ValueError("interaction counts must be non-negative")
-    last_at = aggregate.column("last_at")
-    last_ms = pc.cast(last_at, pa.timestamp("ms", last_at.type.tz), safe=False).cast(pa.int64()).to_numpy()
-    age = np.maximum((now.timestamp() * 1000.0 - last_ms) / 86_400_000.0, 0.0)
-    kind_w = config.kind_weights()[kind] * count
-    w = kind_w * np.power(0.5, age / config.half_life_days)
-    wr = kind_w * np.power(0.5, age / config.repeat_half_life_days)
-    n_items = len(items)
-    keep = w > 0
-    key = user[keep] * n_items + item[keep]
-    uniq, inv = np.unique(key, return_inverse=True)
-    inv = inv.ravel()
-    bought = np.where(kind[keep] == recommender.PURCHASE, count[keep], 0.0)
-    return recommender.Pairs(
-        uniq // n_items,
-        uniq % n_items,
-        np.bincount(inv, weights=w[keep], minlength=uniq.size),
-        np.bincount(inv, weights=wr[keep], minlength=uniq.size),
-        np.bincount(inv, weights=bought, minlength=uniq.size).astype(np.int64),
-        users,
-        items,
-    )
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -268,6 +207,23 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
+def _aggregate(aggregate: Any) -> Any:
+    last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+    return recommender.InteractionAggregate(
+        customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
+        product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
+        kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
+        count=aggregate.column("count").to_numpy(),
+        last_at=last.astype(np.int64) / 1000.0,
+    )
+
+
+def _fit(aggregate: Any, now: datetime, config: NightlyConfig, before: Any = None) -> Any:
+    """The recommender on the aggregate; `before` (the aggregate up to the label window) trains its ranker."""
+    earlier = _aggregate(before) if before is not None and before.num_rows else None
+    return recommender.fit_aggregate(_aggregate(aggregate), now, config.recommender, before=earlier)
+
+
 @dataclass
 class Computed:
     model: Any  # recommender.ItemItemModel | None (no interactions)
@@ -282,7 +238,13 @@ def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config:
     rows = aggregate.num_rows
     if rows == 0:
         return Computed(None, {}, rows)
-    model = recommender.fit_pairs(pairs_from_table(aggregate, now, config.recommender), config.recommender)
+    before = None
+    if config.recommender.ranker == "learned":
+        window_start = now - timedelta(days=config.recommender.label_window_days)
+        since = now - timedelta(days=config.history_days)
+        before = query_arrow(engine, "interactions", queries.period_params(shop_id, since, window_start))
+    model = _fit(aggregate, now, config, before)
+    del before
     del aggregate
     categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
     pairs = engine.query("together", {**params, "together_n": config.together_n})

@@ -118,7 +118,8 @@ def register(state: dict[str, Any], name: str) -> Any:
 
 
 def _product(state: dict[str, Any], product_id: str) -> dict[str, Any]:
-    return state["cart"].setdefault(product_id, {"reset": "", "events": []})
+    entry: dict[str, Any] = state["cart"].setdefault(product_id, {"reset": "", "events": []})
+    return entry
 
 
 def cart_add(state: dict[str, Any], product_id: str, at: str, quantity: int, data: dict[str, Any]) -> None:
@@ -150,7 +151,7 @@ def _compact(state: dict[str, Any]) -> None:
 
         def last(item: tuple[str, dict[str, Any]]) -> str:
             entry = item[1]
-            return max([entry["reset"], *(e[0] for e in entry["events"])])
+            return str(max([entry["reset"], *(e[0] for e in entry["events"])]))
 
         kept = sorted(state["cart"].items(), key=last)[-CART_PRODUCTS_MAX:]
         state["cart"] = dict(kept)

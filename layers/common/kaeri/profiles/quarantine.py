@@ -12,6 +12,7 @@ quarantined: they are raised so the stream retries them.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from typing import Any
 
@@ -103,7 +104,7 @@ class Quarantine:
                 return items
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def summary(self, shop_id: str) -> list[dict[str, Any]]:
+    def summary(self, shop_id: str) -> builtins.list[dict[str, Any]]:
         return [
             {
                 "message_id": i["message_id"],

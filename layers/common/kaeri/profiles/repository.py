@@ -13,14 +13,13 @@ Items (pk ``{shop}#{customer}``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError, Key, all_items, batch_get, condition_failed
 from kaeri.clock import iso, parse_iso
 from kaeri.events import from_dynamo
 from kaeri.profiles.model import Consent, Profile
@@ -63,7 +62,13 @@ class ProfileState:
 
 
 def profile_pk(shop_id: str, customer_id: str) -> str:
+    """The customers-table partition of a customer (profile, consent history, suppression, interest)."""
     return f"{shop_id}#{customer_id}"
+
+
+def profile_key(shop_id: str, customer_id: str) -> dict[str, str]:
+    """The key of a customer's PROFILE item."""
+    return {"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}
 
 
 def anonymous_customer(anonymous_id: str) -> str:
@@ -92,9 +97,9 @@ def profile_attributes(profile: Profile) -> dict[str, Any]:
     shop = profile.shop_id
     attributes["shop_id"] = shop
     attributes["birthday_key"] = f"{shop}#{profile.birthday.strftime('%m-%d')}" if profile.birthday else None
-    holds_points = profile.points_balance > 0 and profile.points_expire_on is not None
-    attributes["points_shop"] = shop if holds_points else None
-    attributes["points_expire_on"] = profile.points_expire_on.isoformat() if holds_points else None
+    expires = profile.points_expire_on if profile.points_balance > 0 else None
+    attributes["points_shop"] = shop if expires else None
+    attributes["points_expire_on"] = expires.isoformat() if expires else None
     attributes["buyer_shop"] = shop if profile.last_order_at else None
     return attributes
 
@@ -109,11 +114,8 @@ def _order_totals(value: Any) -> dict[str, tuple[Decimal, datetime]]:
 
 
 def profile_from_item(item: dict[str, Any]) -> Profile:
+    """A PROFILE item (as read, or as an index with projection ALL returns it) to a Profile."""
     return Profile.model_validate(from_dynamo({k: v for k, v in item.items() if k not in ("pk", "sk")}))
-
-
-BATCH_GET_MAX = 100  # keys per BatchGetItem request
-BATCH_GET_ATTEMPTS = 8
 
 
 def alias_item(shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> dict[str, Any]:
@@ -151,33 +153,36 @@ class ProfileRepository:
     def _batch_get(self, keys: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
         """Items for the keys (any order, missing ones absent), retrying unprocessed keys."""
         name = self._table.name
-        resource = self._clients.dynamodb_resource
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), BATCH_GET_MAX):
-            request: dict[str, Any] = {
-                name: {"Keys": keys[start : start + BATCH_GET_MAX], "ConsistentRead": consistent}
-            }
-            for _ in range(BATCH_GET_ATTEMPTS):
-                resp = resource.batch_get_item(RequestItems=request)
-                found.extend(resp.get("Responses", {}).get(name, []))
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            if request:
-                raise RuntimeError(f"BatchGetItem left {len(request[name]['Keys'])} keys unprocessed")
-        return found
+        request = {name: {"Keys": keys, "ConsistentRead": consistent}}
+        return batch_get(self._clients.dynamodb_resource, request)[name]
+
+    def audience(
+        self, index: str, partition: tuple[str, str], sort_between: tuple[str, str, str] | None = None
+    ) -> Iterator[Profile]:
+        """Profiles on one partition of a customers-table index (sort key between two values), each once."""
+        condition = Key(partition[0]).eq(partition[1])
+        if sort_between:
+            condition = condition & Key(sort_between[0]).between(sort_between[1], sort_between[2])
+        seen: set[str] = set()
+        for item in all_items(self._table.query, IndexName=index, KeyConditionExpression=condition):
+            if item.get("sk", PROFILE) != PROFILE or item["pk"] in seen:
+                continue
+            seen.add(item["pk"])
+            yield profile_from_item(item)
 
     def get_many(self, shop_id: str, customer_ids: list[str]) -> dict[str, Profile]:
         """Profiles of several customers (eventually consistent, like get); missing ones left out."""
         ids = list(dict.fromkeys(customer_ids))
         if not ids:
             return {}
-        items = self._batch_get([{"pk": profile_pk(shop_id, c), "sk": PROFILE} for c in ids])
+        items = self._batch_get([profile_key(shop_id, c) for c in ids])
         profiles = [profile_from_item(item) for item in items]
         return {p.customer_id: p for p in profiles}
 
-    def get(self, shop_id: str, customer_id: str) -> Profile | None:
-        item = self._table.get_item(Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}).get("Item")
+    def get(self, shop_id: str, customer_id: str, *, consistent: bool = False) -> Profile | None:
+        item = self._table.get_item(Key=profile_key(shop_id, customer_id), ConsistentRead=consistent).get(
+            "Item"
+        )
         return profile_from_item(item) if item else None
 
     def resolve(self, shop_id: str, identity: str) -> str:
@@ -208,7 +213,7 @@ class ProfileRepository:
             )
             return user_id
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
         return self.resolve(shop_id, anonymous_customer(anonymous_id))
 
@@ -227,13 +232,10 @@ class ProfileRepository:
         )
 
     def conflicts(self, shop_id: str, anonymous_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(profile_pk(shop_id, anonymous_customer(anonymous_id)))
-            & Key("sk").begins_with(f"{CONFLICT}#")
-        )
-        return [from_dynamo(i) for i in response.get("Items", [])]
+        condition = Key("pk").eq(profile_pk(shop_id, anonymous_customer(anonymous_id))) & Key(
+            "sk"
+        ).begins_with(f"{CONFLICT}#")
+        return [from_dynamo(i) for i in all_items(self._table.query, KeyConditionExpression=condition)]
 
     def put_records(self, items: list[dict[str, Any]]) -> None:
         """Unconditional puts of ALIAS / CONSENT items: one request for one item, else BatchWriteItem."""
@@ -247,14 +249,10 @@ class ProfileRepository:
     def put(self, profile: Profile) -> None:
         """Write a whole profile unconditionally (imports, fixtures); streams use save()."""
         attributes = {k: v for k, v in profile_attributes(profile).items() if v is not None}
-        self._table.put_item(
-            Item={"pk": profile_pk(profile.shop_id, profile.customer_id), "sk": PROFILE, **attributes}
-        )
+        self._table.put_item(Item={**profile_key(profile.shop_id, profile.customer_id), **attributes})
 
     def load(self, shop_id: str, customer_id: str) -> ProfileState:
-        item = self._table.get_item(
-            Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key=profile_key(shop_id, customer_id), ConsistentRead=True).get("Item")
         return _state(shop_id, customer_id, item)
 
     def resolve_and_load(self, shop_id: str, identity: str) -> tuple[str, ProfileState | None]:
@@ -321,14 +319,14 @@ class ProfileRepository:
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         try:
             self._table.update_item(
-                Key={"pk": profile_pk(profile.shop_id, profile.customer_id), "sk": PROFILE},
+                Key=profile_key(profile.shop_id, profile.customer_id),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise ConcurrentUpdate(profile.customer_id) from exc
             raise
         state.version = new_version
@@ -342,13 +340,13 @@ class ProfileRepository:
             return True
         try:
             self._table.delete_item(
-                Key={"pk": profile_pk(shop_id, customer_id), "sk": PROFILE},
+                Key=profile_key(shop_id, customer_id),
                 ConditionExpression="attribute_not_exists(#ver) OR #ver = :v",
                 ExpressionAttributeNames={"#ver": "version"},
                 ExpressionAttributeValues={":v": version},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
             return False
         return True
@@ -358,13 +356,8 @@ class ProfileRepository:
         self._table.put_item(Item=consent_item(shop_id, customer_id, channel, consent))
 
     def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
-        response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(profile_pk(shop_id, customer_id))
-            & Key("sk").begins_with("CONSENT#")
-        )
-        return [from_dynamo(i) for i in response.get("Items", [])]
+        condition = Key("pk").eq(profile_pk(shop_id, customer_id)) & Key("sk").begins_with("CONSENT#")
+        return [from_dynamo(i) for i in all_items(self._table.query, KeyConditionExpression=condition)]
 
 
 def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> ProfileState:

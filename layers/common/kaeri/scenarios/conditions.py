@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kaeri.profiles.model import Profile
 from kaeri.scenarios import model as m
@@ -52,6 +53,12 @@ def evaluate(condition: m.Condition | None, profile: Profile, now: datetime) -> 
         case m.Not(not_=inner):
             verdict = evaluate(inner, profile, now)
             return Verdict(not verdict.matches, f"not ({verdict.reason})")
+    return _fact(condition, profile, now)
+
+
+def _fact(condition: m.Condition, profile: Profile, now: datetime) -> Verdict:
+    """One leaf condition: a fact about the profile (no All/AnyOf/Not)."""
+    match condition:
         case m.OrderCount(order_count=rng):
             return _range("order_count", rng, profile.order_count)
         case m.TotalSpent(total_spent=rng):
@@ -92,7 +99,7 @@ def matches(condition: m.Condition | None, profile: Profile, now: datetime) -> b
     return evaluate(condition, profile, now).matches
 
 
-def event_matches(trigger: m.EventTrigger, name: str | None, properties: dict) -> bool:
+def event_matches(trigger: m.EventTrigger, name: str | None, properties: dict[str, Any]) -> bool:
     """Event name equal and every `where` property equal (or one of a list)."""
     if name != trigger.event:
         return False

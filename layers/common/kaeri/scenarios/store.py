@@ -10,10 +10,11 @@ Items (config table):
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -145,12 +146,12 @@ class ScenarioStore:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return [_from_item(i, bool(i.get("enabled"))) for i in items]
 
-    def enabled(self, shop_id: str, *, cached: bool = True) -> list[StoredScenario]:
+    def enabled(self, shop_id: str, *, cached: bool = True) -> builtins.list[StoredScenario]:
         """The shop's enabled scenarios, cached ~30 s per warm Lambda (the stream's hot path)."""
         if cached:
             hit = _CACHE.get(self._cache_scope, shop_id)
             if hit is not None:
-                return hit
+                return cast("builtins.list[StoredScenario]", hit)
         found = [s for s in self.list(shop_id) if s.enabled]
         _CACHE.put(self._cache_scope, shop_id, found)
         return found
@@ -168,7 +169,7 @@ class ScenarioStore:
         if cached:
             hit = _RULES.get(self._cache_scope, shop_id)
             if hit is not None:
-                return hit
+                return cast(ShopRules, hit)
         item = self._table.get_item(Key={"pk": f"SHOP#{shop_id}", "sk": "RULES"}).get("Item")
         rules = ShopRules.model_validate_json(item["config"]) if item else ShopRules()
         _RULES.put(self._cache_scope, shop_id, rules)

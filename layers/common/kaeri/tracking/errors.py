@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class InvalidRequest(Exception):
         self.errors = errors
 
 
-def request_errors(errors: list[dict], whole: str = "request") -> InvalidRequest:
+def request_errors(errors: Sequence[Mapping[str, Any]], whole: str = "request") -> InvalidRequest:
     """A pydantic ValidationError's errors (``exc.errors()``) as one InvalidRequest, field by field."""
     return InvalidRequest(
         [ItemError(None, ".".join(str(p) for p in e["loc"]) or whole, e["msg"]) for e in errors]

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,7 +86,7 @@ class PageCall(Call):
 
 
 class AliasCall(Call):
-    userId: Id  # type: ignore[assignment]
+    userId: Id
     previousId: Id
 
 
@@ -175,57 +176,89 @@ def normalize_traits(traits: dict[str, Any], at: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for raw_name, value in traits.items():
         name = TRAIT_ALIASES.get(raw_name, raw_name)
-        field = f"traits.{raw_name}"
-        if value is None:
-            out[name] = None
-            continue
-        if name == "email":
-            if not isinstance(value, str) or "@" not in value:
-                raise _TraitError(field, f"expected an email address, got {preview(value)}")
-            value = value.strip()
-        elif name in ("phone", "first_name", "last_name", "locale"):
-            if not isinstance(value, str):
-                raise _TraitError(field, "expected a string")
-        elif name == "line_user_id":
-            if not isinstance(value, str) or not LINE_USER_ID.match(value):
-                raise _TraitError(field, "expected a LINE user id: U followed by 32 hex digits")
-        elif name == "timezone":
-            try:
-                ZoneInfo(str(value))
-            except (ZoneInfoNotFoundError, ValueError):
-                raise _TraitError(field, f"unknown IANA timezone {preview(value)}") from None
-        elif name == "created_at":
-            problem = iso_time_problem(value)
-            if problem:
-                raise _TraitError(field, problem)
-        elif name in ("birthday", "points_expire_on"):
-            try:
-                value = _as_date(value).isoformat()
-            except ValueError as exc:
-                raise _TraitError(field, str(exc)) from None
-        elif name == "points_balance":
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise _TraitError(field, "expected a whole number of points")
-            try:
-                number = float(value)
-            except ValueError:
-                raise _TraitError(field, f"expected a whole number of points, got {preview(value)}") from None
-            if not math.isfinite(number) or number != int(number) or number < 0 or number > 2**53:
-                raise _TraitError(field, f"expected a whole number of points >= 0, got {preview(value)}")
-            value = int(number)
-        elif name == "consent":
-            if not isinstance(value, dict):
-                raise _TraitError(field, 'expected an object like {"email": "granted"}')
-            consent = {}
-            for channel, given in value.items():
-                if channel not in CHANNELS:
-                    raise _TraitError(
-                        f"{field}.{channel}", f"unknown channel; expected one of {', '.join(CHANNELS)}"
-                    )
-                consent[channel] = _consent(channel, given, at, f"{field}.{channel}")
-            value = consent
-        out[name] = value
+        check = _TRAIT_CHECKS.get(name)
+        out[name] = value if value is None or check is None else check(value, f"traits.{raw_name}", at)
     return out
+
+
+def _email_trait(value: Any, field: str, at: datetime) -> Any:
+    if not isinstance(value, str) or "@" not in value:
+        raise _TraitError(field, f"expected an email address, got {preview(value)}")
+    return value.strip()
+
+
+def _string_trait(value: Any, field: str, at: datetime) -> Any:
+    if not isinstance(value, str):
+        raise _TraitError(field, "expected a string")
+    return value
+
+
+def _line_user_id_trait(value: Any, field: str, at: datetime) -> Any:
+    if not isinstance(value, str) or not LINE_USER_ID.match(value):
+        raise _TraitError(field, "expected a LINE user id: U followed by 32 hex digits")
+    return value
+
+
+def _timezone_trait(value: Any, field: str, at: datetime) -> Any:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _TraitError(field, f"unknown IANA timezone {preview(value)}") from None
+    return value
+
+
+def _time_trait(value: Any, field: str, at: datetime) -> Any:
+    problem = iso_time_problem(value)
+    if problem:
+        raise _TraitError(field, problem)
+    return value
+
+
+def _date_trait(value: Any, field: str, at: datetime) -> Any:
+    try:
+        return _as_date(value).isoformat()
+    except ValueError as exc:
+        raise _TraitError(field, str(exc)) from None
+
+
+def _points_trait(value: Any, field: str, at: datetime) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _TraitError(field, "expected a whole number of points")
+    try:
+        number = float(value)
+    except ValueError:
+        raise _TraitError(field, f"expected a whole number of points, got {preview(value)}") from None
+    if not math.isfinite(number) or number != int(number) or number < 0 or number > 2**53:
+        raise _TraitError(field, f"expected a whole number of points >= 0, got {preview(value)}")
+    return int(number)
+
+
+def _consent_trait(value: Any, field: str, at: datetime) -> Any:
+    if not isinstance(value, dict):
+        raise _TraitError(field, 'expected an object like {"email": "granted"}')
+    consent = {}
+    for channel, given in value.items():
+        if channel not in CHANNELS:
+            raise _TraitError(f"{field}.{channel}", f"unknown channel; expected one of {', '.join(CHANNELS)}")
+        consent[channel] = _consent(channel, given, at, f"{field}.{channel}")
+    return consent
+
+
+# The traits the projector reads, each with its check (value, field name, event time) -> stored value.
+_TRAIT_CHECKS: dict[str, Callable[[Any, str, datetime], Any]] = {
+    "email": _email_trait,
+    "phone": _string_trait,
+    "first_name": _string_trait,
+    "last_name": _string_trait,
+    "locale": _string_trait,
+    "line_user_id": _line_user_id_trait,
+    "timezone": _timezone_trait,
+    "created_at": _time_trait,
+    "birthday": _date_trait,
+    "points_expire_on": _date_trait,
+    "points_balance": _points_trait,
+    "consent": _consent_trait,
+}
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
@@ -234,6 +267,9 @@ def _field_of(loc: tuple[Any, ...]) -> str:
 
 def event_size(item: Any) -> int:
     return len(json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"))
+
+
+_LIMIT = f"{MAX_EVENT_BYTES} bytes (32 KB)"
 
 
 def parse_item(
@@ -257,18 +293,13 @@ def parse_item(
     problems = check_json(item, index)
     if problems:
         raise InvalidRequest(problems)
-    context = {
-        **(batch_context or {}),
-        **(item.get("context") if isinstance(item.get("context"), dict) else {}),
-    }
+    own_context = item.get("context")
+    context = {**(batch_context or {}), **(own_context if isinstance(own_context, dict) else {})}
     if measure_size:
         # The event as stored: it carries the batch context it inherits, so that counts too.
         size = event_size({**item, "context": context}) if batch_context else event_size(item)
         if size > MAX_EVENT_BYTES:
-            raise fail(
-                "body",
-                f"event is {size} bytes with the batch context; the limit is {MAX_EVENT_BYTES} bytes (32 KB)",
-            )
+            raise fail("body", f"event is {size} bytes with the batch context; the limit is {_LIMIT}")
     kind = call_type or item.get("type")
     model = MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
@@ -300,26 +331,32 @@ def parse_item(
         "received_at": received_at,
         "source": "segment",
     }
+    try:
+        values |= _call_fields(call, timestamp)
+    except _TraitError as exc:
+        raise fail(exc.field, str(exc)) from None
+    return StoredEvent(**values)
+
+
+def _call_fields(call: Call, timestamp: datetime) -> dict[str, Any]:
+    """What each call type adds to the stored event (event, traits, properties, previous id)."""
     if isinstance(call, TrackCall):
-        values["event"] = call.event
-        values["properties"] = call.properties
-    elif isinstance(call, IdentifyCall | GroupCall):
-        try:
-            values["traits"] = normalize_traits(call.traits, timestamp)
-        except _TraitError as exc:
-            raise fail(exc.field, str(exc)) from None
+        return {"event": call.event, "properties": call.properties}
+    if isinstance(call, IdentifyCall | GroupCall):
+        values: dict[str, Any] = {"traits": normalize_traits(call.traits, timestamp)}
         if isinstance(call, GroupCall):
             values["properties"] = {"group_id": call.groupId}
-    elif isinstance(call, PageCall):
+        return values
+    if isinstance(call, PageCall):
         properties = dict(call.properties)
         for key in ("name", "category"):
             value = getattr(call, key)
             if value is not None:
                 properties.setdefault(key, value)
-        values["properties"] = properties
-    elif isinstance(call, AliasCall):
-        values["previous_id"] = call.previousId
-    return StoredEvent(**values)
+        return {"properties": properties}
+    if isinstance(call, AliasCall):
+        return {"previous_id": call.previousId}
+    return {}
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -229,7 +229,8 @@ def to_event(shop_id: str, topic: str, webhook_id: str | None, payload: Any) -> 
         received_at=received,
         source="shopify",
         context={"integration": {"name": "shopify", "topic": topic}},
-        **identity,
+        user_id=identity["user_id"],
+        anonymous_id=identity["anonymous_id"],
         **mapped,
     )
 

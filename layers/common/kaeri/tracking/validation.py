@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from kaeri.tracking.errors import ItemError
 from kaeri.tracking.limits import (
@@ -180,6 +180,14 @@ def check_commerce(
                 else:
                     check_fields(product, f"{prefix}.products.{i}")
     return errors
+
+
+@overload
+def utc_time(value: datetime) -> datetime: ...
+
+
+@overload
+def utc_time(value: None) -> None: ...
 
 
 def utc_time(value: datetime | None) -> datetime | None:

@@ -1,4 +1,4 @@
-"""Nightly: write each shop's KPI report (HTML) to the report bucket."""
+"""Nightly (EventBridge Scheduler) or on demand ({"shop_id"}): each shop's KPI report (HTML) to the report bucket."""
 
 from __future__ import annotations
 
@@ -20,14 +20,12 @@ logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any, clients: AwsClients | None = None) -> dict[str, Any]:
     settings = get_settings()
-    if not settings.report_bucket:
-        logger.warning("no report bucket configured (KAERI_REPORT_BUCKET); nothing written")
-        return {"written": []}
+    bucket = settings.required("report_bucket")
     clients = clients or AwsClients(settings)
     shops = [event["shop_id"]] if event.get("shop_id") else shop_ids(clients)
     written = []
     for shop in shops:
-        result = publish_report(clients, settings.report_bucket, shop, clock.now())
+        result = publish_report(clients, bucket, shop, clock.now())
         logger.info("report written", extra={"shop_id": shop, "keys": result.keys, "bytes": result.bytes})
         written += list(result.keys)
     return {"written": written}
