@@ -518,8 +518,8 @@ OURS_AXES: dict[str, list[Any]] = {
     # Kept small: each trial trains twice (the ranker's window, then the model); the weighting,
     # neighbourhood and history half-life moved validation recall by <= 0.006 in earlier searches.
     "ranker": ["learned", "fixed"],
-    "ranker_l2": [1.0, 10.0, 100.0],
-    "similarity_half_life_days": [30.0, 60.0, 120.0],
+    "ranker_l2": [100.0, 10.0, 1.0],
+    "similarity_half_life_days": [120.0, 60.0, 30.0],
     "candidates": [100, 200],
 }
 ALS_AXES: dict[str, list[Any]] = {
