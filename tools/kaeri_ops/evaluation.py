@@ -515,14 +515,12 @@ def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) 
 
 OURS_AXES: dict[str, list[Any]] = {
     # First value of each axis = the starting point of the coordinate search (the shipped defaults).
+    # Kept small: each trial trains twice (the ranker's window, then the model); the weighting,
+    # neighbourhood and history half-life moved validation recall by <= 0.006 in earlier searches.
     "ranker": ["learned", "fixed"],
-    "ranker_l2": [1.0, 10.0, 100.0],
-    "label_window_days": [30.0, 14.0, 60.0],
-    "candidates": [100, 50, 200],
-    "similarity_half_life_days": [30.0, 14.0, 60.0, 120.0],
-    "half_life_days": [120.0, 60.0, 240.0],
-    "neighbours": [100, 50, 200],
-    "weighting": ["bm25", "tfidf", "damped", "none"],
+    "ranker_l2": [100.0, 10.0, 1.0],
+    "similarity_half_life_days": [120.0, 60.0, 30.0],
+    "candidates": [100, 200],
 }
 ALS_AXES: dict[str, list[Any]] = {
     "factors": [32, 64, 128, 256],

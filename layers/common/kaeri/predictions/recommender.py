@@ -6,8 +6,11 @@ terms are customers: each (customer, item) weight is re-weighted (BM25 by defaul
 power damping, or none) so that customers who touch hundreds of products say less about any pair.
 Item similarity is the cosine of those vectors, computed block by block of items and pruned to each
 item's top-k neighbours: the model is a CSR of at most k neighbours per item, never an m × m matrix.
-A customer's scores are their history times that sparse matrix, plus a repeat term for items they
-keep re-buying; items they bought and do not re-buy are left out. Popularity (overall and per
+A customer's candidates are their own items, the items their history times that sparse matrix
+scores best, and the recent best sellers; a logistic ranker learned per shop at every fit (features
+of the history before the last `label_window_days`, labels = the purchases inside them) orders
+them. With too little in that window, the fixed blend ranks: history × neighbours plus a repeat
+term for items customers keep re-buying, one-off purchases left out. Popularity (overall and per
 category) fills the list for new customers; "bought together" comes from co-occurrence within orders.
 
 Memory: the interaction arrays, the neighbour CSR (items × k) and one scratch block whose size is
@@ -57,11 +60,11 @@ class RecommenderConfig:
     max_user_items: int = 400  # a customer's heaviest items entering the similarity (bounds pair work)
     block_cells: int = 2_000_000  # scratch per block: expanded pairs and rows × items cells
     popularity_weight: float = 1e-3  # popularity's share of the score (breaks ties, fills short lists)
-    similarity_half_life_days: float = 30.0  # decay of the interactions the item similarity is built from
+    similarity_half_life_days: float = 120.0  # decay of the interactions the item similarity is built from
     ranker: str = "learned"  # "learned": a ranker fitted on the last label window; "fixed": the blend above
     label_window_days: float = 30.0  # the learned ranker's labels: purchases in the last this many days
     candidates: int = 100  # per customer, besides their own items: best similar and best recent sellers
-    ranker_l2: float = 1.0  # ridge penalty of the learned ranker (standardised features)
+    ranker_l2: float = 100.0  # ridge penalty of the learned ranker (standardised features)
     ranker_max_users: int = 20_000  # customers (at most) whose window purchases train the ranker
 
     def kind_weights(self) -> Array:
