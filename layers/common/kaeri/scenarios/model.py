@@ -495,8 +495,14 @@ class Reentry(_Strict):
 
 
 class Goal(_Strict):
+    """What counts as a conversion for a scenario and for how long after a touch (or entry)."""
+
     event: str = ORDER_COMPLETED
     attribution_days: int = Field(default=5, ge=1, le=90)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.attribution_days)
 
 
 class Scenario(_Strict):
