@@ -20,9 +20,9 @@ from kaeri.journeys.skips import record_skip
 from kaeri.journeys.store import Journey, JourneyStore, pick_variant
 from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import evaluate
-from kaeri.scenarios.model import BranchStep, Scenario, SendStep, ShopRules, WaitStep, parse_duration
+from kaeri.scenarios.model import BranchStep, Scenario, SendStep, ShopRules, WaitStep
 from kaeri.scenarios.store import ScenarioStore
-from kaeri.scenarios.timing import local_date_key, next_local_midnight, zone
+from kaeri.scenarios.timing import local_date_key, next_local_midnight, parse_duration, zone
 from kaeri.tracking.store import EventStore
 
 STATE_KEYS = ("shop_id", "customer_id", "scenario_id", "scenario_version", "entry_key", "journey_id")
