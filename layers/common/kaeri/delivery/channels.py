@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Protocol
 
-from kaeri.aws import ClientError, error_code
+from kaeri.aws import SECRET_MAX_AGE, ClientError, GetParameterError, error_code, get_secret
 from kaeri.delivery.retry import is_transient
 
 # Long unfoldable header values (List-Unsubscribe URLs) stay on one line, up to RFC 5322's 998.
@@ -159,16 +159,23 @@ class LineChannel:
 
 
 def line_api_factory(endpoint: str, token_for_shop: Callable[[str], str]) -> Callable[[str], Any]:
-    """MessagingApi per shop (each shop has its own channel access token), built once."""
+    """MessagingApi per shop (each shop has its own channel access token), rebuilt when its token changes.
+
+    token_for_shop is asked on every send (it answers from its own max-age cache), so a token that was
+    reissued in Secrets Manager (a new long-lived token, or a short-lived one issued from the channel
+    secret before the old one expires) is used from the next send after the cache ages out.
+    """
     from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 
-    apis: dict[str, Any] = {}
+    apis: dict[str, tuple[str, Any]] = {}
 
     def api_for_shop(shop_id: str) -> Any:
-        if shop_id not in apis:
-            configuration = Configuration(host=endpoint, access_token=token_for_shop(shop_id))
-            apis[shop_id] = MessagingApi(ApiClient(configuration))
-        return apis[shop_id]
+        token = token_for_shop(shop_id)
+        known = apis.get(shop_id)
+        if known is None or known[0] != token:
+            configuration = Configuration(host=endpoint, access_token=token)
+            known = apis[shop_id] = (token, MessagingApi(ApiClient(configuration)))
+        return known[1]
 
     return api_for_shop
 
@@ -181,21 +188,18 @@ def line_token_secret_name(table_prefix: str, shop_id: str) -> str:
 
 
 def secrets_token_provider(
-    secretsmanager: Any, table_prefix: str, local: bool = False
+    secretsmanager: Any, table_prefix: str, local: bool = False, max_age: int = SECRET_MAX_AGE
 ) -> Callable[[str], str]:
-    """Channel access token per shop from Secrets Manager; the local stack falls back to a fixed one."""
-    cache: dict[str, str] = {}
+    """Channel access token per shop from Secrets Manager, re-read after max_age seconds (Powertools
+    parameters); the local stack falls back to a fixed one."""
 
     def token(shop_id: str) -> str:
-        if shop_id not in cache:
-            name = line_token_secret_name(table_prefix, shop_id)
-            try:
-                cache[shop_id] = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
-            except ClientError:
-                if not local:
-                    raise
-                cache[shop_id] = LOCAL_LINE_TOKEN
-        return cache[shop_id]
+        try:
+            return get_secret(secretsmanager, line_token_secret_name(table_prefix, shop_id), max_age)
+        except GetParameterError:
+            if not local:
+                raise
+            return LOCAL_LINE_TOKEN
 
     return token
 
