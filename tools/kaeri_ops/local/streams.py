@@ -118,6 +118,19 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     return _envelope(record, ddb, stream_arn, region)
 
 
+def moto_stream_shard(stream_arn: str, table_name: str) -> Any:
+    """moto's stream shard of `table_name` when moto runs in this process (the embedded stack), else None:
+    readers then take new records straight from it instead of serialising them through get_records."""
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        parts = stream_arn.split(":")
+        return dynamodb_backends[parts[4]][parts[3]].get_table(table_name).stream_shard
+    except Exception:
+        log.debug("moto's DynamoDB backend is not reachable in-process", exc_info=True)
+        return None
+
+
 class _SetAside(Exception):
     """The error a stream record was set aside with, as the quarantine's reason."""
 
@@ -168,15 +181,8 @@ class StreamPoller:
         straight from its backend instead of serialising them through get_records. None when the
         backend cannot be reached that way (the API path is used then)."""
         if self._backend_table is None:
-            try:
-                from moto.dynamodb.models import dynamodb_backends
-
-                parts = self.stream_arn.split(":")
-                self._backend_table = dynamodb_backends[parts[4]][parts[3]].get_table(self.table_name)
-            except Exception:
-                log.debug("moto's DynamoDB backend is not reachable in-process", exc_info=True)
-                self._backend_table = False
-        return self._backend_table.stream_shard if self._backend_table else None
+            self._backend_table = moto_stream_shard(self.stream_arn, self.table_name) or False
+        return self._backend_table or None
 
     def poll_once(self) -> int:
         """Deliver at most one batch per shard; returns how many records were handled (0 = idle)."""
