@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tools/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup sdk-node demo test test-fast bench lint synth clean
+.PHONY: setup sdk-node browser demo test test-fast bench lint synth clean
 
 $(STAMP): pyproject.toml tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,12 +31,24 @@ $(NODE_STAMP): package.json package-lock.json
 	rm -f node_modules/.installed-*
 	touch $(NODE_STAMP)
 
-setup: $(STAMP) $(NODE_STAMP) sdk-node
+# Debian's chromium for the console's browser tests (tests/console), driven by Playwright's Python client
+# with executable_path; Playwright's own browser downloads are never used. CI runs as root; elsewhere sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk
+
+browser: $(CHROMIUM)
+
+setup: $(STAMP) $(NODE_STAMP) sdk-node browser
 
 # The CLI's defaults (120 days, 2,000 customers) take about 30 minutes on the local
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
 # shop, which finishes in about 2.5 minutes.
-DEMO_ARGS ?= --days 120 --customers 200
+# --serve keeps the demo shop up afterwards and prints the console's URL and its demo marketer's sign-in.
+DEMO_ARGS ?= --days 120 --customers 200 --serve
 
 demo: setup
 	$(BIN)/kaeri demo $(DEMO_ARGS)

@@ -1,7 +1,8 @@
 """Run every benchmark section, print a table, write build/bench.json.
 
 A section is a module bench/<name>_bench.py with a function run() -> dict[str, float | int | str].
-Run one section with `python -m bench ingest`.
+Run some sections with `python -m bench --only scale` (or `python -m bench scale ingest`); the keys of
+the other sections already in build/bench.json are kept.
 """
 
 from __future__ import annotations
@@ -19,13 +20,29 @@ from rich.table import Table
 OUT = Path("build/bench.json")
 
 
+def _wanted(argv: list[str], names: list[str]) -> list[str]:
+    """Section names from `--only a,b` and/or positional names; every section when none is given."""
+    wanted: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--only":
+            arg = next(args, "")
+        elif arg.startswith("--only="):
+            arg = arg.removeprefix("--only=")
+        wanted += [name for name in arg.split(",") if name]
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        raise SystemExit(f"unknown bench section(s) {unknown}; known: {names}")
+    return wanted or names
+
+
 def main(argv: list[str]) -> int:
     import bench
 
     names = sorted(
         m.name[: -len("_bench")] for m in pkgutil.iter_modules(bench.__path__) if m.name.endswith("_bench")
     )
-    wanted = argv or names
+    wanted = _wanted(argv, names)
     results: dict = json.loads(OUT.read_text()) if OUT.exists() else {}
     console = Console()
     for name in wanted:

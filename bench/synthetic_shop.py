@@ -4,13 +4,15 @@ Customers with skewed activity, a catalogue with long-tail popularity (Zipf-like
 most views), and sessions of views, cart adds and orders at e-commerce ratios: about 3.3 product
 views a session, a cart add in 25% of sessions, an order in 7% (1 to 3 lines, the carted product
 first), plus an email engagement event for a sixth of sessions and a message-log row per ten
-sessions. One file per day, generated a day at a time so the generator's memory stays flat.
+sessions. One file per day, generated a day at a time so the generator's memory stays flat. Deterministic for a
+spec (seeded): `cache_key` names the output, so a bench re-run reuses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +29,8 @@ ORDER_SHARE = 0.07
 EMAIL_SHARE = 1 / 6
 MESSAGE_SHARE = 0.1
 EVENTS_PER_SESSION = VIEWS_PER_SESSION + CART_SHARE + ORDER_SHARE + EMAIL_SHARE
+# Bump when the generator's output changes for the same spec (invalidates cached archives).
+GENERATOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -39,14 +43,25 @@ class ShopSpec:
     seed: int = 7
 
 
+def cache_key(spec: ShopSpec, end: datetime) -> str:
+    """A short digest of everything the output depends on: the spec, the end date, the generator."""
+    described = {**asdict(spec), "end": end.isoformat(), "generator": GENERATOR_VERSION}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def popularity(products: int) -> np.ndarray:
+    """Each product's share of views: a long tail, ∝ 1 / (rank + 5) ** 1.05."""
+    weights = 1.0 / np.power(np.arange(1, products + 1) + 5.0, 1.05)
+    return weights / weights.sum()
+
+
 def _strings(prefix: str, numbers: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
 
 
 def generate(spec: ShopSpec, root: Path, end: datetime) -> dict[str, int]:
     rng = np.random.default_rng(spec.seed)
-    weights = 1.0 / np.power(np.arange(1, spec.products + 1) + 5.0, 1.05)
-    popularity = weights / weights.sum()
+    shares = popularity(spec.products)
     prices = np.round(rng.lognormal(np.log(3000), 0.7, spec.products), -1)
     categories = rng.integers(0, 40, spec.products)
     activity = rng.pareto(1.5, spec.customers) + 1.0
@@ -63,7 +78,7 @@ def generate(spec: ShopSpec, root: Path, end: datetime) -> dict[str, int]:
         views = 1 + rng.geometric(1 / VIEWS_PER_SESSION, n) - 1
         views = np.maximum(views, 1)
         v_session = np.repeat(np.arange(n), views)
-        v_product = rng.choice(spec.products, v_session.size, p=popularity)
+        v_product = rng.choice(spec.products, v_session.size, p=shares)
         first_view = np.r_[0, np.cumsum(views)[:-1]]
         carted = rng.random(n) < CART_SHARE
         ordered = carted & (rng.random(n) < ORDER_SHARE / CART_SHARE)
@@ -106,7 +121,7 @@ def generate(spec: ShopSpec, root: Path, end: datetime) -> dict[str, int]:
         # Orders: the carted product first, then 0-2 more from the popular head.
         k = 1 + rng.integers(0, 3, o_session.size)
         order_start = np.r_[0, np.cumsum(k)[:-1]].astype(np.int64)
-        line_product = rng.choice(spec.products, int(k.sum()), p=popularity)
+        line_product = rng.choice(spec.products, int(k.sum()), p=shares)
         line_product[order_start] = v_product[first_view[o_session]]
         per_row = np.zeros(rows, dtype=np.int32)
         first_order_row = v_session.size + c_session.size

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from kaeri.aws import AwsClients
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.link_actions import InvalidToken, LinkActions
-from kaeri.delivery.links import LinkSigner, signing_secret
+from kaeri.delivery.links import LinkSigner, stack_signing_secret
 from kaeri.delivery.service import dynamo_profile_loader
 from kaeri.pii import MaskingFormatter
 from kaeri.shops import get_shop
@@ -28,7 +28,7 @@ def actions() -> LinkActions:
     if _actions is None:
         c = AwsClients()
         s = c.settings
-        secret = signing_secret(s, c.secretsmanager if s.link_signing_secret_name else None)
+        secret = stack_signing_secret(c)
         _actions = LinkActions(
             LinkSigner(secret, s.public_api_url),
             Compliance.of(c),

@@ -194,15 +194,12 @@ def recommendations() -> dict[str, Any]:
 @app.post("/v1/tokens")
 def customer_token() -> dict[str, Any]:
     """A short-lived token for one customer, minted by the shop's backend with its server key."""
-    from kaeri.delivery.links import signing_secret
+    from kaeri.delivery.links import stack_signing_secret
     from kaeri.tracking.tokens import CustomerTokens, parse_request
 
     shop_id = authenticate_server(clients, app.current_event.headers)
     request = parse_request(parse_json_body(_raw_body()))
-    secret = signing_secret(
-        clients.settings, clients.secretsmanager if clients.settings.link_signing_secret_name else None
-    )
-    token, claim = CustomerTokens(secret).mint(shop_id, request.userId, request.ttl)
+    token, claim = CustomerTokens(stack_signing_secret(clients)).mint(shop_id, request.userId, request.ttl)
     return {
         "success": True,
         "token": token,

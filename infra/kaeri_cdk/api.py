@@ -97,8 +97,10 @@ class Api(Construct):
         acknowledge(
             self,
             "COG4",
-            "No end users sign in: callers are shops' servers and SDKs (write keys) and mail recipients "
-            "(signed link tokens), not Cognito users.",
+            "The console's marketers are Cognito users, but their session is a cookie, which a Cognito "
+            "authorizer does not read: the console function verifies the ID token on every request "
+            "(kaeri.console.auth). Every other caller is a shop's server or SDK (write keys) or a mail "
+            "recipient (signed link tokens).",
         )
         acknowledge(
             self,

@@ -96,6 +96,9 @@ OUTPUT_SCHEDULE_GROUP = "ScheduleGroup"
 OUTPUT_SCHEDULER_ROLE = "SchedulerRoleArn"
 OUTPUT_SCHEDULE_TARGET = "ScheduleTargetArn"
 OUTPUT_LINK_SECRET = "LinkSigningSecretName"
+OUTPUT_CONSOLE_USER_POOL = "ConsoleUserPoolId"
+OUTPUT_CONSOLE_CLIENT = "ConsoleClientId"
+OUTPUT_CONSOLE_URL = "ConsoleUrl"
 
 
 def secret_name(prefix: str, what: str) -> str:

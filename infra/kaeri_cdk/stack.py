@@ -9,6 +9,7 @@ from kaeri_cdk import constants as c
 from kaeri_cdk.access import GrantTargets, grant_access
 from kaeri_cdk.api import Api
 from kaeri_cdk.archive import Archive
+from kaeri_cdk.console import Console
 from kaeri_cdk.data import Data
 from kaeri_cdk.delivery import Delivery
 from kaeri_cdk.function import KaeriFunction
@@ -76,6 +77,15 @@ class KaeriStack(Stack):
         for reader in (self.recommend.nightly, *self.reports.functions):
             self.archive.configure_reader(reader)
 
+        self.console = Console(
+            self,
+            "Console",
+            data=self.data,
+            layers=self.layers,
+            link_secret_name=self.delivery.link_secret.secret_name,
+            removal_policy=removal,
+        )
+
         all_functions = [
             *self.ingest.functions,
             *self.delivery.functions,
@@ -83,6 +93,7 @@ class KaeriStack(Stack):
             *self.recommend.functions,
             *self.reports.functions,
             self.archive.transform,
+            *self.console.functions,
         ]
         self.functions: dict[str, KaeriFunction] = {fn.spec.name: fn for fn in all_functions}
         for fn in all_functions:
@@ -123,6 +134,9 @@ class KaeriStack(Stack):
             c.OUTPUT_SCHEDULE_TARGET: self.journeys.schedule_target_arn,
             c.OUTPUT_LINK_SECRET: self.delivery.link_secret.secret_name,
             c.OUTPUT_STATE_MACHINE: self.journeys.state_machine.state_machine_arn,
+            c.OUTPUT_CONSOLE_USER_POOL: self.console.user_pool.user_pool_id,
+            c.OUTPUT_CONSOLE_CLIENT: self.console.client.user_pool_client_id,
+            c.OUTPUT_CONSOLE_URL: f"{self.api.url}/console",
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -144,3 +144,26 @@ def test_stored_events_expire_after_the_configured_retention():
     assert Settings.from_env(env | {"KAERI_EVENTS_TTL_DAYS": "730"}).events_ttl_days == 730
     with pytest.raises(ValueError, match="events_ttl_days"):
         Settings.from_env(env | {"KAERI_EVENTS_TTL_DAYS": "30"})  # shorter than the 365-day windows
+
+
+def test_athena_bytes_count_the_columns_each_scan_reads_in_the_periods_partitions(aws, tmp_path):
+    line = {"product_id": "p1", "category": "tea", "price": 10}
+    for day in range(20):
+        at = T0 - timedelta(days=day)
+        put_event(aws, SHOP, f"v{day}", "Product Viewed", at, "u1", product_id="p1", category="tea")
+        put_event(aws, SHOP, f"o{day}", "Order Completed", at, "u1", order_id=f"A{day}", products=[line])
+    archive_tables(aws, tmp_path)
+    engine = DuckDbEngine(tmp_path)
+    year = engine.athena_bytes("orders", params())
+    week = engine.athena_bytes(
+        "orders", queries.period_params(SHOP, T0 - timedelta(days=6), T0 + timedelta(days=1))
+    )
+    assert 0 < week < year  # only the period's partitions
+    everything = sum(p.stat().st_size for p in (tmp_path / "events").rglob("*.parquet"))
+    scans = engine.scans("orders", params())
+    assert {dataset for dataset, _ in scans} == {"events"}
+    assert all("properties" not in columns and "traits" not in columns for _, columns in scans)
+    # Fewer bytes than reading whole files once per scan: only the columns named.
+    assert year < everything * len(scans)
+    assert engine.athena_bytes("messages", params()) == 0  # no message files yet: nothing to scan
+    assert engine.stats.queries == 0  # estimating runs and counts nothing

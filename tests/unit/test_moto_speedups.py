@@ -345,3 +345,37 @@ def test_the_local_stack_runs_with_them_and_leaves_moto_as_released() -> None:
         assert moto_speedups.installed() == moto_speedups.applicable()
         stack.drain()
     assert not moto_speedups.installed()
+
+
+def test_parallel_writers_get_one_stream_number_each_in_record_order() -> None:
+    """The track API writes a batch's events in parallel; moto numbered stream records without a lock,
+    so two writers could take one number, and a reader of the records after it was handed the same
+    record for ever. With the stack's moto fixes installed, the numbers follow the record list."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    interval = sys.getswitchinterval()
+    moto_speedups.install()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows in every run
+    try:
+        with mock_aws():
+            ddb = boto3.client("dynamodb", region_name=REGION)
+            ddb.create_table(
+                TableName="t",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+            )
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda i: ddb.put_item(TableName="t", Item={"pk": {"S": str(i)}}), range(1500)))
+            shard = dynamodb_backends["123456789012"][REGION].get_table("t").stream_shard
+            numbers = [int(r.record["dynamodb"]["SequenceNumber"]) for r in shard.items]
+    finally:
+        sys.setswitchinterval(interval)
+        moto_speedups.uninstall()
+
+    assert len(numbers) == 1500
+    assert numbers == [shard.starting_sequence_number + i for i in range(1500)]

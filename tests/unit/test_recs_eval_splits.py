@@ -124,3 +124,45 @@ def test_kaeri_eval_recs_prints_the_search_and_the_report(tmp_path, monkeypatch)
     assert "most_popular" in result.output and "ours" in result.output
     bad = CliRunner().invoke(app, ["eval", "recs", "--data", str(path), "--report-from", "2011-06-01"])
     assert bad.exit_code != 0 and "validate-from" in bad.output
+
+
+def _csv(tmp_path) -> str:
+    lines = []
+    for n, (month, day) in enumerate([(3, 1), (6, 20), (7, 10), (8, 15), (9, 20)]):
+        for c in range(6):
+            for code in ("10001", "10002") if c % 2 else ("10002", "10003"):
+                lines.append(
+                    f"{500000 + n * 10 + c},{code},X,1,2011-{month:02d}-{day:02d} 10:00:00,1.0,{1000 + c}.0,UK\n"
+                )
+    path = tmp_path / "shop.csv"
+    path.write_text(CSV_HEADER + "".join(lines))
+    return str(path)
+
+
+def test_runs_of_single_models_merge_into_one_comparison(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from kaeri_ops import evaluation
+    from kaeri_ops.cli import app
+
+    monkeypatch.setattr(evaluation, "OURS_AXES", {"neighbours": [10, 5]})
+    data = _csv(tmp_path)
+    runner = CliRunner()
+    parts = []
+    for model in ("ours", "most_popular"):
+        out = runner.invoke(app, ["eval", "recs", "--data", data, "--model", model, "--json"])
+        assert out.exit_code == 0, out.output
+        part = tmp_path / f"{model}.json"
+        part.write_text(out.stdout)
+        parts.append(part)
+        assert list(json.loads(out.stdout)["report"]) == [model]
+    merged = runner.invoke(app, ["eval", "recs", "--merge", str(parts[0]), "--merge", str(parts[1])])
+    assert merged.exit_code == 0, merged.output
+    assert "ours vs best tuned baseline (most_popular)" in merged.output
+    unknown = runner.invoke(app, ["eval", "recs", "--data", data, "--model", "magic"])
+    assert unknown.exit_code == 2 and "magic" in unknown.output
+    other = json.loads(parts[1].read_text()) | {"splits": {"tune_train": "< 2011-06-01"}}
+    with pytest.raises(ValueError, match="different data or splits"):
+        evaluation.merge_recs_results([json.loads(parts[0].read_text()), other])

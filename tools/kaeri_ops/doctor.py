@@ -20,7 +20,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kaeri.aws import AwsClients
-from kaeri.tables import TABLES
+from kaeri.tables import TABLES, TABLES_BY_NAME
 
 Status = Literal["ok", "problem", "skipped"]
 
@@ -154,17 +154,11 @@ def _clean_probe(clients: AwsClients, shop_id: str, user_id: str, pk: str) -> No
     for item in customers.query(KeyConditionExpression=Key("pk").eq(pk)).get("Items", []):
         customers.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
     events = clients.table("events")
-    events_key = [
-        k["AttributeName"]
-        for k in clients.dynamodb.describe_table(TableName=clients.settings.table("events"))["Table"][
-            "KeySchema"
-        ]
-    ]
     probe = events.query(
         IndexName="by_identity", KeyConditionExpression=Key("identity").eq(f"{shop_id}#{user_id}")
     ).get("Items", [])
     for item in probe:
-        events.delete_item(Key={k: item[k] for k in events_key})
+        events.delete_item(Key={k: item[k] for k in TABLES_BY_NAME["events"].key_names})
 
 
 def check_ses(clients: AwsClients, from_emails: Iterable[str]) -> list[Check]:

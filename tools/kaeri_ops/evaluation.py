@@ -515,15 +515,14 @@ def _bm25(train: RetailLines, users: list[str], k: int, params: dict[str, Any]) 
 
 OURS_AXES: dict[str, list[Any]] = {
     # First value of each axis = the starting point of the coordinate search (the shipped defaults).
-    "repeat_rate_threshold": [0.1, 0.25, 0.0],
-    "repeat_weight": [6.0, 1.0, 3.0, 12.0],
-    "weighting": ["bm25", "tfidf", "damped", "none"],
-    "neighbours": [100, 50, 200],
+    "ranker": ["learned", "fixed"],
+    "ranker_l2": [1.0, 10.0, 100.0],
+    "label_window_days": [30.0, 14.0, 60.0],
+    "candidates": [100, 50, 200],
+    "similarity_half_life_days": [30.0, 14.0, 60.0, 120.0],
     "half_life_days": [120.0, 60.0, 240.0],
-    "repeat_half_life_days": [120.0, 60.0, 365.0],
-    "repeat_floor": [0.2, 0.5, 1.0],
-    "bm25_k1": [1.2, 3.0],
-    "bm25_b": [0.75, 0.25],
+    "neighbours": [100, 50, 200],
+    "weighting": ["bm25", "tfidf", "damped", "none"],
 }
 ALS_AXES: dict[str, list[Any]] = {
     "factors": [32, 64, 128, 256],
@@ -557,30 +556,70 @@ def evaluate_recs(
     k: int = 10,
     baselines: bool = True,
     progress: Callable[[str], None] | None = None,
+    models: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July."""
+    """Tune ours, ALS and BM25 item-kNN on July; report on August–September retrained up to July.
+
+    `models` keeps only the named families (their results merge with `merge_recs_results`).
+    """
+    families = default_families(baselines)
+    if models:
+        unknown = sorted(set(models) - {f.name for f in families})
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown}; known: {[f.name for f in families]}")
+        families = [f for f in families if f.name in models]
     lines = load_retail(path)
-    result = tune_and_report(lines, default_families(baselines), splits, k, progress)
+    result = tune_and_report(lines, families, splits, k, progress)
     result["data"] = str(path)
-    report = result["report"]
-    baseline_names = [n for n in report if n not in ("ours",)]
-    best_baseline = max(baseline_names, key=lambda n: report[n]["recall_at_10"]) if baseline_names else None
-    if best_baseline is not None:
-        result["best_baseline"] = best_baseline
-        result["ours_vs_best_baseline_recall"] = report["ours"]["recall_at_10"] / max(
-            report[best_baseline]["recall_at_10"], 1e-12
-        )
+    _compare(result)
+    if "ours" not in result["report"]:
+        return result
 
     # The whole file with the tuned parameters, as a shop's nightly job would train on it.
     config = RecommenderConfig(**result["search"]["ours"]["best_params"])
     data = _to_interactions(lines, float(lines.day.max()))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = recommender.fit(data, config)
     model.recommend_all(k)
     result["full_file_train_seconds"] = time.perf_counter() - started
+    result["full_file_train_cpu_seconds"] = time.process_time() - cpu
+    if model.ranker is not None:
+        result["full_file_ranker"] = {
+            "trained_rows": model.ranker.trained_rows,
+            "trained_positives": model.ranker.trained_positives,
+            "weights": model.ranker.weights(),
+        }
     result["full_file_customers"] = len(model.users)
     result["full_file_interactions"] = int(lines.item.size)
     return result
+
+
+def _compare(result: dict[str, Any]) -> None:
+    """Ours against the best baseline on the report months (when both are in the result)."""
+    report = result["report"]
+    baselines = [n for n in report if n != "ours"]
+    if "ours" not in report or not baselines:
+        return
+    best = max(baselines, key=lambda n: report[n]["recall_at_10"])
+    result["best_baseline"] = best
+    result["ours_vs_best_baseline_recall"] = report["ours"]["recall_at_10"] / max(
+        report[best]["recall_at_10"], 1e-12
+    )
+
+
+def merge_recs_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from `evaluate_recs` runs over disjoint models (same data and splits)."""
+    if not parts:
+        raise ValueError("nothing to merge")
+    first = parts[0]
+    for part in parts[1:]:
+        if part["splits"] != first["splits"] or part["data"] != first["data"]:
+            raise ValueError("the parts were run on different data or splits")
+    merged = {key: value for part in parts for key, value in part.items()}
+    for key in ("search", "validation_recall_at_10", "report"):
+        merged[key] = {name: v for part in parts for name, v in part[key].items()}
+    _compare(merged)
+    return merged
 
 
 def _score(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -35,39 +36,29 @@ def print_kpis(k: Kpis, console: Console | None = None) -> None:
         cohorts.add_row(row.key, f"{row.buyers:,}", *(_pct(row.rates[d].value) for d in (30, 60, 90)))
     console.print(cohorts)
 
-    table = Table(title="Scenarios")
-    for name in (
-        "scenario",
-        "entered",
-        "holdout",
-        "sent",
-        "skipped",
-        "delivered",
-        "opened",
-        "clicked",
-        "converted",
-        "revenue",
-        "lift (95% CI)",
-    ):
-        table.add_column(name, justify="left" if name == "scenario" else "right")
+    # Two narrow tables instead of one wide one, so an 80-column terminal shows every id and figure.
+    funnel = _table(
+        "Scenarios: funnel", ("scenario", "entered", "holdout", "sent", "delivered", "opened", "clicked")
+    )
+    outcome = _table("Scenarios: outcome", ("scenario", "skipped", "converted", "revenue", "lift", "95% CI"))
     for sid, r in k.scenarios.items():
         f, lf = r.funnel, r.lift
-        lift = (
-            "–"
-            if lf.difference is None
-            else f"{100 * lf.difference:+.1f} pt [{100 * lf.low:+.1f}, {100 * lf.high:+.1f}]"  # type: ignore[operator]
+        funnel.add_row(
+            sid, *(f"{n:,}" for n in (f.entered, f.holdout, f.sent, f.delivered, f.opened, f.clicked))
         )
-        table.add_row(
-            sid,
-            f"{f.entered:,}",
-            f"{f.holdout:,}",
-            f"{f.sent:,}",
-            f"{f.skipped:,}",
-            f"{f.delivered:,}",
-            f"{f.opened:,}",
-            f"{f.clicked:,}",
-            f"{f.converted:,}",
-            f"{f.revenue:,.0f}",
-            lift,
-        )
-    console.print(table)
+        if lf.difference is None:
+            lift, interval = "–", "–"
+        else:
+            lift = f"{100 * lf.difference:+.1f} pt"
+            interval = f"[{100 * lf.low:+.1f}, {100 * lf.high:+.1f}]"  # type: ignore[operator]
+        outcome.add_row(sid, f"{f.skipped:,}", f"{f.converted:,}", f"{f.revenue:,.0f}", lift, interval)
+    console.print(funnel)
+    console.print(outcome)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in columns:
+        left = name == "scenario"
+        table.add_column(name, justify="left" if left else "right", no_wrap=True, overflow="fold")
+    return table

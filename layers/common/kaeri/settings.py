@@ -63,6 +63,12 @@ class Settings(BaseModel):
     athena_workgroup: str = "kaeri"
     # DynamoDB keeps an event this many days after it was stored (TTL); history lives in the archive.
     events_ttl_days: int = Field(default=400, ge=366, le=3650)
+    # The console's Cognito user pool and app client; the JWKS its ID tokens are verified with.
+    console_user_pool_id: str | None = None
+    console_client_id: str | None = None
+    console_jwks_url: str | None = None
+    # Where the console's URLs start: the API stage (e.g. "/prod") when reached through execute-api's URL.
+    console_path_prefix: str = ""
     local: bool = False
 
     @model_validator(mode="after")

@@ -59,6 +59,8 @@ class Shop(BaseModel):
     url: str | None = None  # the storefront; its host may be linked from messages
     # Other hosts messages may link to (and their subdomains); see docs/delivery.md, "Links".
     link_domains: list[str] = Field(default_factory=list)
+    # Where the console's test sends may go: the shop's own seed inboxes, LINE ids and phone numbers.
+    seed_recipients: dict[str, list[str]] = Field(default_factory=dict)  # channel -> addresses
     # Only filled on the Shop returned by create_shop; never stored or read back.
     write_key: str | None = Field(default=None, exclude=True)
     server_key: str | None = Field(default=None, exclude=True)
@@ -175,12 +177,6 @@ def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> 
         raise ShopError(f"{kind} key must not be empty")
     digest = write_key_hash(key)
     table = clients.table("config")
-    existing = table.get_item(Key={"pk": f"KEY#{digest}", "sk": "META"}).get("Item")
-    if existing and existing.get("shop_id") == shop_id:
-        record = KeyRecord.from_item(digest, existing)
-        if record.kind != kind:
-            raise ShopError(f"that key is already this shop's {record.kind} key")
-        return record
     record = KeyRecord(digest, kind, _now().isoformat())
     try:
         table.put_item(
@@ -188,7 +184,14 @@ def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> 
             ConditionExpression="attribute_not_exists(pk)",
         )
     except _conditional_failed(clients) as exc:
-        raise ShopError(f"{kind} key already belongs to another shop (creating {shop_id!r})") from exc
+        # Only on the rare path: is it this shop's key already (a re-run), or another shop's?
+        existing = table.get_item(Key={"pk": f"KEY#{digest}", "sk": "META"}).get("Item") or {}
+        if existing.get("shop_id") != shop_id:
+            raise ShopError(f"{kind} key already belongs to another shop (creating {shop_id!r})") from exc
+        record = KeyRecord.from_item(digest, existing)
+        if record.kind != kind:
+            raise ShopError(f"that key is already this shop's {record.kind} key") from exc
+        return record
     table.put_item(Item={"pk": shop_pk(shop_id), "sk": f"KEY#{digest}", **record.as_item(shop_id)})
     _cache.put((_scope(clients), "key", digest), (shop_id, record))
     return record

@@ -38,6 +38,11 @@ class Table:
     purpose: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """The attributes of an item's primary key (what a GetItem or DeleteItem `Key` holds)."""
+        return (self.partition.name, *((self.sort.name,) if self.sort else ()))
+
     def physical_name(self, prefix: str = "kaeri") -> str:
         return f"{prefix}-{self.logical}"
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from kaeri_ops.cli import data, delivery, evaluation, local, measure, quarantine, scenarios, shops
+from kaeri_ops.cli import (
+    console,
+    cost,
+    data,
+    delivery,
+    evaluation,
+    local,
+    measure,
+    quarantine,
+    scenarios,
+    shops,
+)
 
 app = typer.Typer(
     name="kaeri",
@@ -28,6 +39,8 @@ evaluation.register(app)  # kaeri eval ...
 measure.register(app)  # kaeri kpis, kaeri report, kaeri demo
 shops.register(app)  # kaeri shops ...
 shops.register_doctor(app)  # kaeri doctor
+cost.register(app)  # kaeri cost
+console.register(app)  # kaeri console users ...
 
 
 @app.command()

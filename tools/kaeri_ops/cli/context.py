@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,21 @@ class Target:
     def clients(self) -> AwsClients:
         return AwsClients(self.settings)
 
+    def now(self) -> datetime:
+        """The stack's time: the local stack's clock (manual or system, as it was started), else now."""
+        from kaeri import clock
+
+        if not self.local or not self.api_url:
+            return clock.now()
+        import requests
+
+        try:
+            answer = requests.get(f"{self.api_url}/_local/clock", timeout=10)
+            answer.raise_for_status()
+        except requests.RequestException as exc:
+            raise NoStackError(f"the local stack at {self.api_url} does not answer: {exc}") from None
+        return clock.parse_iso(answer.json()["now"])
+
 
 def local_file() -> Path:
     """KAERI_LOCAL names the local stack's JSON file; else .kaeri/local.json in the working directory."""
@@ -53,6 +69,8 @@ STACK_OUTPUTS = {
     "SchedulerRoleArn": "schedule_role_arn",
     "ScheduleTargetArn": "schedule_target_arn",
     "LinkSigningSecretName": "link_signing_secret_name",
+    "ConsoleUserPoolId": "console_user_pool_id",
+    "ConsoleClientId": "console_client_id",
 }
 
 
@@ -103,6 +121,8 @@ def resolve(stack: str | None = None, shop: str | None = None) -> Target:
         region=info["region"],
         api_url=info["api_url"],
         table_prefix=info.get("table_prefix", "kaeri"),
+        console_user_pool_id=info.get("console_user_pool_id"),
+        console_client_id=info.get("console_client_id"),
         local=True,
     )
     return Target(

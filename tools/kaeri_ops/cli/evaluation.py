@@ -101,6 +101,12 @@ def recs(
     ),
     show: int = typer.Option(5, "--show", help="Best trials printed per model (all with --json)."),
     verbose: bool = typer.Option(True, "--progress/--no-progress", help="Print every trial to stderr."),
+    models: list[str] = typer.Option(  # noqa: B008
+        [], "--model", help="Only this model (repeatable: ours, most_popular, als, bm25_knn)."
+    ),
+    merge: list[Path] = typer.Option(  # noqa: B008
+        [], "--merge", help="Print the table of earlier --json results (one per --model run) merged."
+    ),
 ) -> None:
     """Tune ours, implicit's ALS and BM25 item-kNN on a validation month; report recall@10 on later months."""
     from datetime import date
@@ -113,12 +119,21 @@ def recs(
     if not splits.validate_from < splits.report_from < splits.report_until:
         raise typer.BadParameter("need --validate-from < --report-from < --report-until")
     quiet: bool = as_json or not verbose
-    result = evaluate_recs(
-        data,
-        splits,
-        baselines=not skip_baselines,
-        progress=None if quiet else lambda m: typer.echo(m, err=True),
-    )
+    if merge:
+        from kaeri_ops.evaluation import merge_recs_results
+
+        result = merge_recs_results([json.loads(p.read_text()) for p in merge])
+    else:
+        try:
+            result = evaluate_recs(
+                data,
+                splits,
+                baselines=not skip_baselines,
+                progress=None if quiet else lambda m: typer.echo(m, err=True),
+                models=models or None,
+            )
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--model") from None
     if as_json:
         _emit_json(result)
         return
@@ -161,10 +176,19 @@ def recs(
             f"ours vs best tuned baseline ({result['best_baseline']}) recall@10: "
             f"{result['ours_vs_best_baseline_recall']:.3f}x"
         )
+    if "full_file_customers" not in result:
+        return
     typer.echo(
         f"training ours (fit + top-10 for all {result['full_file_customers']} customers) on the whole file: "
-        f"{result['full_file_train_seconds']:.2f} s"
+        f"{result['full_file_train_seconds']:.2f} s wall clock, {result['full_file_train_cpu_seconds']:.2f} s CPU"
     )
+    ranker = result.get("full_file_ranker")
+    if ranker:
+        typer.echo(
+            f"learned ranker on the whole file ({ranker['trained_rows']} candidate rows, "
+            f"{ranker['trained_positives']} bought in its label window), standardised weights:"
+        )
+        typer.echo("  " + ", ".join(f"{name} {w:+.2f}" for name, w in ranker["weights"].items()))
 
 
 def _params(params: dict[str, Any]) -> str:

@@ -98,11 +98,22 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(Path("report.html"), help="where to write the HTML report"),
         as_json: bool = typer.Option(False, "--json", help="print the KPIs as JSON at the end"),
+        serve: bool = typer.Option(
+            False, "--serve", help="then keep the stack up on :8787 and print the console's URL and sign-in"
+        ),
     ) -> None:
         """Run months of a shop through the local stack and show what Kaeri earned."""
         from kaeri_ops.demo.driver import DemoOptions, run_demo
 
         code = run_demo(
-            DemoOptions(days=days, customers=customers, seed=seed, data=data, out=out, json=as_json)
+            DemoOptions(
+                days=days,
+                customers=customers,
+                seed=seed,
+                data=data,
+                out=out,
+                json=as_json,
+                serve_port=8787 if serve else None,
+            )
         )
         raise typer.Exit(code)

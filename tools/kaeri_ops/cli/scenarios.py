@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from kaeri_ops.cli.context import SHOP_OPTION, STACK_OPTION, target_or_exit
+from kaeri_ops.cli.context import SHOP_OPTION, STACK_OPTION, NoStackError, target_or_exit
 
 group = typer.Typer(help="Scenarios: what to send, to whom and when.", no_args_is_help=True)
 
@@ -28,16 +28,46 @@ def _refuse_unknown_templates(source: str, scenario, target=None) -> None:
     from kaeri.delivery.template_store import TemplateStore, missing_templates
 
     store = TemplateStore(target.clients.table("config")) if target is not None else None
-    problems = missing_templates(scenario.template_ids(), store, target.shop_id if target else None)
-    if target is None:
-        # Offline only the packaged ids are known: refuse near-misses of them (typos); an id of a
-        # shop's own template is checked by push and enable against the stack.
-        problems = [p for p in problems if "did you mean" in p]
+    lines = _template_lines(Path(source)) if Path(source).is_file() else {}
+    problems = []
+    for template_id in scenario.template_ids():
+        for problem in missing_templates([template_id], store, target.shop_id if target else None):
+            if target is None and "did you mean" not in problem:
+                # Offline only the packaged ids are known: refuse near-misses of them (typos); an id
+                # of a shop's own template is checked by push and enable against the stack.
+                continue
+            at = lines.get(template_id)
+            problems.append(f"line {', '.join(map(str, at))}: {problem}" if at else problem)
     if problems:
         typer.echo(f"{source}: invalid", err=True)
         for problem in problems:
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(1)
+
+
+def _template_lines(path: Path) -> dict[str, list[int]]:
+    """The 1-based lines where each `template: ID` value stands in a scenario file."""
+    import yaml
+
+    found: dict[str, list[int]] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                named = isinstance(key, yaml.ScalarNode) and key.value == "template"
+                if named and isinstance(value, yaml.ScalarNode):
+                    found.setdefault(value.value, []).append(value.start_mark.line + 1)
+                walk(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item)
+
+    try:
+        for document in yaml.compose_all(path.read_text(encoding="utf-8")):
+            walk(document)
+    except yaml.YAMLError:
+        return {}
+    return found
 
 
 def _sync(target, stored) -> str:
@@ -199,7 +229,12 @@ def preview(
 
     target = target_or_exit(stack, shop)
     try:
-        lines = run_preview(target.clients, target.shop_id, scenario_id, user, clock.now())
+        now = target.now()  # the stack's clock: `kaeri local --clock manual` is judged at its time
+    except NoStackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        lines = run_preview(target.clients, target.shop_id, scenario_id, user, now)
     except ScenarioNotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

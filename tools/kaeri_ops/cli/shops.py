@@ -78,6 +78,28 @@ def create(
     )
 
 
+@shops_app.command("seeds")
+def seeds(
+    shop_id: str = typer.Argument(...),
+    email: list[str] = typer.Option([], "--email", help="a seed inbox (repeat for more)"),
+    line: list[str] = typer.Option([], "--line", help="a seed LINE user id (repeat for more)"),
+    sms: list[str] = typer.Option([], "--sms", help="a seed phone number, E.164 (repeat for more)"),
+    stack: str | None = STACK_OPTION,
+) -> None:
+    """Set where the console's test sends may go (replaces the list; none given: show it)."""
+    from kaeri import shops
+
+    clients = stack_or_exit(stack).clients
+    shop = shops.get_shop(clients, shop_id)
+    if shop is None:
+        typer.echo(f"error: no shop {shop_id!r}", err=True)
+        raise typer.Exit(1)
+    if email or line or sms:
+        listed = {k: v for k, v in {"email": email, "line": line, "sms": sms}.items() if v}
+        shop = shops.update_shop(clients, shop_id, seed_recipients=listed)
+    _echo({"shop_id": shop_id, "seed_recipients": shop.seed_recipients})
+
+
 @shops_app.command("list")
 def list_(stack: str | None = STACK_OPTION) -> None:
     """Every shop of the stack."""

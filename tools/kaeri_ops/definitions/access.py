@@ -174,6 +174,25 @@ ACCESS: dict[str, FunctionAccess] = {
         tables={"events": "r", "customers": "r", "messages": "r", "journeys": "r", "config": "r"},
         other=(Grant(("s3:PutObject",), "bucket:reports"), *QUERY_ARCHIVE),
     ),
+    # The marketer console: scenarios, rules and templates (config), profiles to preview and count
+    # audiences (customers), the KPI inputs (events, messages, journeys), and test sends to the shop's
+    # seed addresses through the send path (it writes the message log and reads the link secret).
+    "console": FunctionAccess(
+        tables={
+            "config": "rw",
+            "customers": "r",
+            "events": "r",
+            "journeys": "r",
+            "messages": "rw",
+            "catalog": "r",
+        },
+        other=(
+            LINK_SECRET,
+            Grant(READ_SECRET, "secret:line-tokens"),
+            Grant(SEND_EMAIL, "ses:identities"),
+            Grant(("sns:Publish",), "sns:sms"),
+        ),
+    ),
 }
 
 

@@ -26,6 +26,7 @@ RECOMMEND_NIGHTLY = Function(
     "recommend-nightly", "functions/recommend", "recommend_nightly.handler", numpy=True
 )
 REPORT_NIGHTLY = Function("report-nightly", "functions/report", "report_nightly.handler")
+CONSOLE = Function("console", "functions/console", "console_app.handler")
 
 FUNCTIONS: tuple[Function, ...] = (
     TRACK_API,
@@ -38,10 +39,11 @@ FUNCTIONS: tuple[Function, ...] = (
     SEND_LINKS,
     RECOMMEND_NIGHTLY,
     REPORT_NIGHTLY,
+    CONSOLE,
 )
 
 
-Trust = Literal["write", "server", "customer", "webhook", "link"]
+Trust = Literal["write", "server", "customer", "webhook", "link", "console"]
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,11 @@ class Route:
 
     write: the public write key (or the server key); server: the secret server key only;
     customer: the server key or a customer token for the customer asked about; webhook: the
-    platform's signature (Shopify HMAC); link: the signed token in the path (unsubscribe, redirect).
+    platform's signature (Shopify HMAC); link: the signed token in the path (unsubscribe, redirect);
+    console: a marketer's Cognito session (kaeri.console.auth), membership checked per shop.
     """
 
-    method: str
+    method: str  # or "ANY" (every method, as API Gateway's ANY)
     path: str  # API Gateway style, with {params}
     function: Function
     trust: Trust = "write"
@@ -74,4 +77,6 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/u/{token}", SEND_LINKS, "link"),
     Route("POST", "/v1/u/{token}", SEND_LINKS, "link"),
     Route("GET", "/v1/r/{token}", SEND_LINKS, "link"),
+    Route("ANY", "/console", CONSOLE, "console"),
+    Route("ANY", "/console/{proxy+}", CONSOLE, "console"),
 )

@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,8 @@ class DemoOptions:
     out: Path = Path("report.html")
     json: bool = False
     quiet: bool = False
+    # Keep the stack up afterwards on this port, so the demo shop can be opened in the console.
+    serve_port: int | None = None
 
 
 @dataclass
@@ -271,7 +274,11 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
         replay = RetailReplay.load(options.data, options.days, options.customers, options.seed)
         start = replay.start
     stack = EmbeddedStack(
-        clock="manual", start=start - timedelta(hours=1), shop_id="demo-shop", shop_name="Kaeri Demo Shop"
+        clock="manual",
+        start=start - timedelta(hours=1),
+        shop_id="demo-shop",
+        shop_name="Kaeri Demo Shop",
+        port=options.serve_port or 0,
     )
     stack.start()
     timings: dict[str, float] = {"stack_start": time.perf_counter() - began}
@@ -371,9 +378,25 @@ def run(options: DemoOptions, console: Console | None = None) -> DemoResult:
         data["calls"] = http.calls
         data["tracking"] = tracking
         data["responses"] = dict(responder.counts)
-        return DemoResult(data, options.out, seconds, http.calls, dict(responder.counts))
+        result = DemoResult(data, options.out, seconds, http.calls, dict(responder.counts))
+        if options.serve_port:
+            _serve(stack, result, console)
+        return result
     finally:
         stack.stop()
+
+
+def _serve(stack: Any, result: DemoResult, console: Console) -> None:
+    """Print the demo's summary and the console's sign-in, then serve until Ctrl-C."""
+    console.print(f"[green]done[/green] in {result.seconds:.0f} s; report written to {result.report}")
+    console.print(
+        f"Console: [bold]{stack.api_url}/console[/bold]  sign in as [bold]{stack.console_username}[/bold]"
+        f" / [bold]{stack.console_password}[/bold] (shop {stack.shop_id}). Ctrl-C stops the stack."
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 def _due_by(stack: Any, at: datetime) -> bool:

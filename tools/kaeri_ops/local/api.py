@@ -92,7 +92,7 @@ COMPILED = tuple(CompiledRoute.compile(r) for r in ROUTES)
 def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request and its path parameters; literal routes win over parameterised ones."""
     for compiled in sorted(COMPILED, key=lambda c: len(c.params)):
-        if compiled.route.method != method.upper():
+        if compiled.route.method not in (method.upper(), "ANY"):
             continue
         found = compiled.pattern.match(path)
         if found:

@@ -33,6 +33,7 @@ class LocalArchiver:
     max_buffer: int = 20_000
     rows_written: int = 0
     _positions: dict[tuple[str, str], str] = field(default_factory=dict)
+    read_backend: bool = True  # read moto's stream in-process (False: get_records over the API)
     # Records already read from moto's in-process stream shard, per logical table.
     _offsets: dict[str, int] = field(default_factory=dict)
     _buffer: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -65,7 +66,9 @@ class LocalArchiver:
         self._streams()
         read = 0
         for logical, arn in self._arns.items():
-            shard = moto_stream_shard(arn, self.clients.settings.table(logical))
+            shard = (
+                moto_stream_shard(arn, self.clients.settings.table(logical)) if self.read_backend else None
+            )
             if shard is None:
                 return self._poll_api()
             start = self._offsets.get(logical, 0)
@@ -94,12 +97,20 @@ class LocalArchiver:
                 else:
                     kwargs["ShardIteratorType"] = "TRIM_HORIZON"
                 iterator = client.get_shard_iterator(**kwargs)["ShardIterator"]
+                last = int(self._positions[key]) if key in self._positions else None
                 while iterator:
                     page = client.get_records(ShardIterator=iterator, Limit=1000)
-                    records = page.get("Records", [])
+                    # Only records past the last one read count: a page that does not move on ends
+                    # the read, so a stream whose numbers repeat cannot hold it for ever.
+                    records = [
+                        r
+                        for r in page.get("Records", [])
+                        if last is None or int(r["dynamodb"]["SequenceNumber"]) > last
+                    ]
                     for record in records:
                         self._add(logical, record)
                         self._positions[key] = record["dynamodb"]["SequenceNumber"]
+                        last = int(record["dynamodb"]["SequenceNumber"])
                     read += len(records)
                     if not records:
                         break

@@ -159,6 +159,8 @@ def _check(params: dict[str, Any], model: Any, **_: Any) -> None:
     service = model.service_model.service_id.hyphenize()
     if service in ("dynamodb-streams", "sts"):
         return  # only the stack's own pollers read the stream (the event source mapping's role)
+    if model.auth_type == "none":
+        return  # unsigned operations (Cognito's InitiateAuth): AWS evaluates no IAM policy for them
     operation = model.name
     allowed = _allowed(function)
     for action, resource in required(service, operation, params, res):

@@ -26,6 +26,15 @@ them and compares the responses):
 
 `install()` applies them (idempotent) on the moto releases they were checked against (TESTED_MOTO;
 another release runs as released); `uninstall()` restores moto's own methods.
+
+One change is a fix, not a speed-up, and is installed on every moto release:
+
+* Stream records. moto numbers a table's stream record `len(records) + start` and then appends it,
+  with no lock. The local stack serves requests in the calling threads, and the track API writes a
+  batch's events in parallel, so two writers could take one number: the record list and the
+  sequence numbers fell out of step, and a stream reader asking for the records after the last one
+  it read (AFTER_SEQUENCE_NUMBER) got that last record again, for ever (the demo hung at 100% CPU
+  in the archiver). The number and the append are made one step under a lock.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any
 
 # (class, attribute) -> (moto's original, whether the class defined it itself rather than inherit it)
 _installed: dict[tuple[Any, str], tuple[Any, bool]] = {}
+_stream_lock = threading.RLock()  # one stream record numbered and appended at a time, process-wide
 _query = threading.local()  # the query in progress in this thread: (table, index, hash key, conditions)
 
 ITEM_OPERATIONS = frozenset(
@@ -177,6 +187,21 @@ def _patched_idempotency(original: Any) -> Any:
     return handle_name_input_idempotency
 
 
+def _patched_stream_add(original: Any) -> Any:
+    def add(self: Any, old: Any, new: Any) -> None:
+        with _stream_lock:
+            original(self, old, new)
+
+    return add
+
+
+def _fixes() -> list[tuple[Any, str, Any]]:
+    """Corrections of moto's answers, on every release that has the method."""
+    from moto.dynamodb.models.table import StreamShard
+
+    return [(StreamShard, "add", _patched_stream_add)] if hasattr(StreamShard, "add") else []
+
+
 def _targets() -> list[tuple[Any, str, Any]]:
     from moto.core import responses as moto_responses
     from moto.dynamodb.models.table import Table
@@ -209,10 +234,8 @@ def applicable() -> bool:
 
 
 def install() -> None:
-    """Apply every speed-up to moto in this process (idempotent; nothing on an untested moto)."""
-    if not applicable():
-        return
-    for cls, name, patch in _targets():
+    """Apply the fixes, and every speed-up on a tested moto, in this process (idempotent)."""
+    for cls, name, patch in _fixes() + (_targets() if applicable() else []):
         if (cls, name) in _installed:
             continue
         own = name in cls.__dict__
@@ -232,4 +255,6 @@ def uninstall() -> None:
 
 
 def installed() -> bool:
-    return bool(_installed)
+    """Whether the speed-ups are in place (the fixes go with them, and on any moto release)."""
+    fixes = {(cls, name) for cls, name, _ in _fixes()}
+    return any(key not in fixes for key in _installed)

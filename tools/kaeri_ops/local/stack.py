@@ -26,9 +26,11 @@ from typing import Any, Protocol
 from kaeri import aws
 from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
+from kaeri.console.auth import default_jwks_url
 from kaeri.delivery.channels import line_token_secret_name
 from kaeri.settings import Settings, get_settings
 from kaeri.tables import TABLES
+from kaeri_ops.console_users import ConsoleUsers, create_pool
 from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_STREAM
 from kaeri_ops.local import iam, inprocess, moto_speedups
 from kaeri_ops.local.api import ApiServer
@@ -71,6 +73,8 @@ class Resources:
     feedback_topic_arn: str
     line_token_secret_name: str
     link_secret_name: str
+    console_user_pool_id: str
+    console_client_id: str
 
 
 class EmbeddedStack:
@@ -97,6 +101,7 @@ class EmbeddedStack:
         inprocess_aws: bool = True,
         enforce_access: bool = True,
         archive_dir: str | None = None,
+        console_password: str | None = None,
     ) -> None:
         if clock not in ("manual", "system"):
             raise ValueError(f"clock must be 'manual' or 'system', not {clock!r}")
@@ -114,6 +119,9 @@ class EmbeddedStack:
         self.postal_address = postal_address
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_urlsafe(24)}"
         self.server_key = server_key or f"sk_{secrets.token_urlsafe(24)}"
+        # The console's demo marketer (a user of the local Cognito pool, member of the shop).
+        self.console_username = "demo-marketer"
+        self.console_password = console_password
         # Background polling: on by default with the system clock. With the manual clock time only
         # moves when told, but polling still processes what is due now (the CLI turns it on).
         self.poll_interval = (
@@ -205,12 +213,16 @@ class EmbeddedStack:
                 "fanout_queue_url": self.resources.fanout_queue_url,
                 "send_queue_url": self.resources.send_queue_url,
                 "link_signing_secret_name": self.resources.link_secret_name,
+                "console_user_pool_id": self.resources.console_user_pool_id,
+                "console_client_id": self.resources.console_client_id,
+                "console_jwks_url": self._console_jwks_url(self.resources),
             }
         )
         self._set_env(settings, self.resources)
         self.settings = settings
         self.clients = AwsClients(settings)
         self._create_shop()
+        self._create_console_marketer()
         if self.enforce_access:
             self.access = self._local_resources(settings, self.resources)
             iam.enforce(self.access)
@@ -282,6 +294,9 @@ class EmbeddedStack:
                 "KAERI_FANOUT_QUEUE_URL": resources.fanout_queue_url,
                 "KAERI_SEND_QUEUE_URL": resources.send_queue_url,
                 "KAERI_LINK_SIGNING_SECRET_NAME": resources.link_secret_name,
+                "KAERI_CONSOLE_USER_POOL_ID": resources.console_user_pool_id,
+                "KAERI_CONSOLE_CLIENT_ID": resources.console_client_id,
+                "KAERI_CONSOLE_JWKS_URL": self._console_jwks_url(resources),
             }
         for name, value in env.items():
             if name not in self._saved_env:
@@ -356,6 +371,7 @@ class EmbeddedStack:
             type="STANDARD",
         )["stateMachineArn"]
         clients.scheduler.create_schedule_group(Name=SCHEDULE_GROUP)
+        console = create_pool(clients.client("cognito-idp"), f"{prefix}-console")
         return Resources(
             state_machine_arn=state_machine,
             fanout_queue_url=fanout,
@@ -364,6 +380,8 @@ class EmbeddedStack:
             feedback_topic_arn=topic,
             line_token_secret_name=line_secret,
             link_secret_name=link_secret,
+            console_user_pool_id=console.user_pool_id,
+            console_client_id=console.client_id,
         )
 
     def _local_resources(self, settings: Settings, resources: Resources) -> iam.LocalResources:
@@ -417,7 +435,7 @@ class EmbeddedStack:
         return AwsClients(Settings(aws_endpoint_url=self.aws_endpoint_url, region=self.region, local=True))
 
     def _create_shop(self) -> None:
-        from kaeri.shops import create_shop
+        from kaeri.shops import create_shop, update_shop
 
         create_shop(
             self.clients,
@@ -429,6 +447,20 @@ class EmbeddedStack:
             from_email=self.from_email,
             sender_name=self.sender_name,
             postal_address=self.postal_address,
+        )
+        # Seed recipients for the console's test sends (`kaeri shops seeds` changes them).
+        domain = self.from_email.partition("@")[2] or "demo-shop.example"
+        update_shop(self.clients, self.shop_id, seed_recipients={"email": [f"seed@{domain}"]})
+
+    def _console_jwks_url(self, resources: Resources) -> str:
+        """moto serves the pool's JWKS on its own endpoint, at Cognito's path."""
+        return default_jwks_url(resources.console_user_pool_id, self.aws_endpoint_url)
+
+    def _create_console_marketer(self) -> None:
+        assert self.resources is not None
+        users = ConsoleUsers(self.clients.client("cognito-idp"), self.resources.console_user_pool_id)
+        _, self.console_password = users.add(
+            self.console_username, [self.shop_id], language="ja", password=self.console_password
         )
 
     def _add_timers(self) -> None:
@@ -538,6 +570,12 @@ class EmbeddedStack:
             "webhook_secret": self.webhook_secret,
             "table_prefix": self.table_prefix,
             "clock": self.clock_mode,
+            # The console and its demo marketer (local only: on AWS `kaeri console users add`).
+            "console_url": f"{self.api_url}/console",
+            "console_user_pool_id": self.resources.console_user_pool_id if self.resources else None,
+            "console_client_id": self.resources.console_client_id if self.resources else None,
+            "console_username": self.console_username,
+            "console_password": self.console_password,
         }
 
     def _clock_state(self) -> dict[str, Any]:

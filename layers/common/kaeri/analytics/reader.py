@@ -89,8 +89,8 @@ def _time(value: Any) -> datetime | None:
 
 def message_from_item(item: dict[str, Any]) -> Message | None:
     created = _time(item.get("created_at"))
-    if created is None or not item.get("message_id"):
-        return None
+    if created is None or not item.get("message_id") or item.get("test"):
+        return None  # test sends (the console's, to the shop's seed addresses) are never counted
     return Message(
         message_id=str(item["message_id"]),
         customer_id=str(item.get("customer_id", "")),

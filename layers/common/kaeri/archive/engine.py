@@ -34,6 +34,7 @@ class Stats:
     rows_scanned: int = 0
     bytes_scanned: int = 0
     by_query: dict[str, int] = field(default_factory=dict)
+    ran: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # each query and its parameters
 
 
 def _aware(value: Any) -> Any:
@@ -48,6 +49,7 @@ class DuckDbEngine:
 
         self.root = Path(root)
         self.stats = Stats()
+        self._footers: dict[Path, tuple[int, dict[str, int]]] = {}
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         if memory_limit:
@@ -72,18 +74,36 @@ class DuckDbEngine:
         glob = str(self.root / dataset / f"shop_id={shop_id}" / "dt=*" / "*.parquet").replace("'", "''")
         return f"(SELECT * FROM read_parquet('{glob}', hive_partitioning = true, union_by_name = true))"
 
+    def _footer(self, path: Path) -> tuple[int, dict[str, int]]:
+        """A file's rows and compressed bytes per top-level column (archive files are written once)."""
+        cached = self._footers.get(path)
+        if cached is None:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            sizes: dict[str, int] = {}
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                for c in range(group.num_columns):
+                    chunk = group.column(c)
+                    top = chunk.path_in_schema.split(".")[0]
+                    sizes[top] = sizes.get(top, 0) + chunk.total_compressed_size
+            cached = self._footers[path] = (meta.num_rows, sizes)
+        return cached
+
+    def _in_range(self, dataset: str, shop_id: str, since_day: str, until_day: str) -> list[Path]:
+        return [
+            path
+            for path in self._files(dataset, shop_id)
+            if since_day <= path.parent.name.removeprefix("dt=") <= until_day
+        ]
+
     def rows_in_range(self, dataset: str, shop_id: str, since_day: str, until_day: str) -> int:
         """Rows in the partitions a query for this shop and period reads (what it scans)."""
-        import pyarrow.parquet as pq
+        return sum(self._footer(p)[0] for p in self._in_range(dataset, shop_id, since_day, until_day))
 
-        total = 0
-        for path in self._files(dataset, shop_id):
-            day = path.parent.name.removeprefix("dt=")
-            if since_day <= day <= until_day:
-                total += pq.ParquetFile(path).metadata.num_rows
-        return total
-
-    def _sql(self, name: str, params: dict[str, Any]) -> str:
+    def sql(self, name: str, params: dict[str, Any]) -> tuple[str, set[str]]:
+        """The query as DuckDB runs it over this folder, and the datasets it reads (nothing counted)."""
         from sqlglot import exp
 
         shop_id = str(params["shop_id"])
@@ -95,12 +115,72 @@ class DuckDbEngine:
                 read.add(dataset)
                 source = self._source(dataset, shop_id)
                 table.replace(exp.alias_(exp.maybe_parse(source, dialect="duckdb"), table.alias_or_name))
+        # The event views are inlined where they are read (DuckDB would materialize a CTE read twice):
+        # each reader's own filters and columns go into its Parquet scan instead of one shared scan.
+        for cte in tree.find_all(exp.CTE):
+            if cte.alias_or_name in queries.SCAN_VIEWS:
+                cte.set("materialized", False)
+        return tree.sql(dialect="duckdb"), read
+
+    def _sql(self, name: str, params: dict[str, Any]) -> str:
+        text, read = self.sql(name, params)
+        shop_id = str(params["shop_id"])
         since_day, until_day = str(params.get("since_day", "")), str(params.get("until_day", "9999"))
         scanned = sum(self.rows_in_range(d, shop_id, since_day, until_day) for d in read)
         self.stats.queries += 1
         self.stats.rows_scanned += scanned
         self.stats.by_query[name] = self.stats.by_query.get(name, 0) + scanned
-        return tree.sql(dialect="duckdb")
+        self.stats.ran.append((name, dict(params)))
+        return text
+
+    def scans(self, name: str, params: dict[str, Any]) -> list[tuple[str, frozenset[str]]]:
+        """Each Parquet scan of the query's plan: its dataset and the columns it reads (kept or filtered).
+
+        From DuckDB's physical plan (EXPLAIN, nothing runs). A scan's dataset is the one whose columns
+        it names; a scan naming only columns both have counts as the bigger dataset, events.
+        """
+        import json
+        import re
+
+        from kaeri.archive.schema import DATASETS
+
+        text, read = self.sql(name, params)
+        ((_, plan),) = self.con.execute("EXPLAIN (FORMAT JSON) " + text).fetchall()
+        columns = {d: {c.name for c in DATASETS[d].columns} for d in read}
+        out: list[tuple[str, frozenset[str]]] = []
+
+        def walk(node: dict[str, Any]) -> None:
+            info = node.get("extra_info") or {}
+            if "READ_PARQUET" in str(info.get("Function", "")).upper():
+                filters = info.get("Filters") or []
+                words = set(
+                    re.findall(r"[a-z_]+", " ".join(filters if isinstance(filters, list) else [filters]))
+                )
+                projected = info.get("Projections") or []
+                named = set(projected if isinstance(projected, list) else [projected]) | words
+                known = named & set().union(*columns.values())
+                owners = [d for d in sorted(read) if known <= columns[d]]
+                dataset = owners[0] if len(owners) == 1 else ("events" if "events" in read else min(read))
+                out.append((dataset, frozenset(named & columns.get(dataset, set()))))
+            for child in node.get("children") or []:
+                walk(child)
+
+        for root in json.loads(plan):
+            walk(root)
+        return out
+
+    def athena_bytes(self, name: str, params: dict[str, Any]) -> int:
+        """What Athena would bill for the query on these files: the compressed bytes of the columns each
+        scan reads, in the partitions of the shop and period (row groups are not pruned: an upper bound;
+        Athena's 10 MB minimum per query is the caller's to apply)."""
+        shop_id = str(params["shop_id"])
+        since_day, until_day = str(params.get("since_day", "")), str(params.get("until_day", "9999"))
+        total = 0
+        for dataset, cols in self.scans(name, params):
+            for path in self._in_range(dataset, shop_id, since_day, until_day):
+                sizes = self._footer(path)[1]
+                total += sum(sizes.get(c, 0) for c in cols)
+        return total
 
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         cursor = self.con.execute(self._sql(name, params))

@@ -226,6 +226,12 @@ def _field(payload: dict[str, Any], name: str, required: bool = True) -> Any:
 _SECRET_CACHE: dict[str, tuple[float, str]] = {}
 
 
+def stack_signing_secret(clients: Any) -> str:
+    """The signing secret of the stack `clients` talk to (links, unsubscribe and customer tokens)."""
+    settings = clients.settings
+    return signing_secret(settings, clients.secretsmanager if settings.link_signing_secret_name else None)
+
+
 def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: float = 300.0) -> str:
     """The link signing secret, from the Secrets Manager secret the settings name (MissingSetting if none)."""
     name = settings.required("link_signing_secret_name")

@@ -25,6 +25,7 @@ REQUEST_FIELDS = (
     "variant",
     "template_id",
     "purpose",
+    "test_recipient",
 )
 
 
@@ -51,6 +52,8 @@ def base_item(fields: dict[str, Any]) -> dict[str, Any]:
     for name in REQUEST_FIELDS:
         if fields.get(name) is not None:
             item[name] = fields[name]
+    if fields.get("test_recipient"):
+        item["test"] = True  # never counted (kaeri.analytics.reader skips it)
     return item
 
 

@@ -42,6 +42,9 @@ class SendRequest(BaseModel):
     purpose: Literal["marketing", "transactional"] = "marketing"
     trigger: dict[str, Any] | None = None  # StoredEvent.model_dump(mode="json") that started the journey
     context: dict[str, Any] = Field(default_factory=dict)  # extra template context (coupon, ...)
+    # A test send (the console): delivered to this seed address or LINE id of the shop instead of the
+    # customer's, recorded with test=True so that no KPI counts it.
+    test_recipient: str | None = None
 
 
 class SendResult(BaseModel):

@@ -32,7 +32,7 @@ from kaeri.delivery.channels import (
 )
 from kaeri.delivery.compliance import Compliance, normalise_address
 from kaeri.delivery.context import CatalogReader, build_context
-from kaeri.delivery.links import LinkSigner, signing_secret
+from kaeri.delivery.links import LinkSigner, stack_signing_secret
 from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_skip, result_of
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
@@ -102,9 +102,7 @@ class Delivery:
                 "line": LineChannel(line_api_factory(settings.line_api_endpoint, token)),
                 "sms": SmsChannel(clients.sns),
             }
-        secret = signing_secret(
-            settings, clients.secretsmanager if settings.link_signing_secret_name else None
-        )
+        secret = stack_signing_secret(clients)
         return cls(
             log=MessageLog(clients.table("messages")),
             compliance=Compliance.of(clients),
@@ -318,6 +316,13 @@ class Delivery:
             if channel not in template.channels or channel not in self.channels:
                 reasons[channel] = "no_address"  # nothing to send on this channel
                 continue
+            if request.test_recipient:
+                # A seed address of the shop: the customer's consent and address do not apply to it.
+                seed = request.test_recipient
+                if self.compliance.is_suppressed(request.shop_id, seed, None):
+                    reasons[channel] = "suppressed"
+                    continue
+                return channel, (normalise_address(seed) if channel == "email" else seed), reasons
             if request.purpose == "marketing" and not profile.has_consent(channel):
                 reasons[channel] = "no_consent"
                 continue

@@ -7,6 +7,7 @@ Keys: pk `TEMPLATE#{shop}#{id}`, sk `V#{n:06d}` for every version and `LATEST` f
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -169,7 +170,10 @@ def check_template(template: Template, source: str = "<template>") -> None:
     compile_check(template, source)
     problems = render_problems(template)
     if problems:
-        raise TemplateCompileError(source, None, "; ".join(problems[:5]))
+        located = re.match(r"line (\d+): ", problems[0])
+        raise TemplateCompileError(
+            source, int(located.group(1)) if located else None, "; ".join(problems[:5])
+        )
 
 
 def missing_templates(

@@ -73,9 +73,26 @@ class RenderError(RuntimeError):
 
 
 class RenderUndefined(RenderError):
-    """The template used a variable the context does not have (a typo, or an unguarded optional)."""
+    """The template used a variable the context does not have (a typo, or an unguarded optional).
+
+    `part` ("ja.text") and `line` (1-based, within that body) say where, when Jinja's traceback tells.
+    """
 
     reason = "render_undefined"
+
+    def __init__(self, message: str, part: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.part, self.line = part, line
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the template body an error was raised on (Jinja rewrites its frames to "<template>")."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 class RenderTimeout(RenderError):
@@ -254,7 +271,12 @@ def _render(
         except RenderError:
             raise
         except UndefinedError as exc:
-            raise RenderUndefined(f"{where}: undefined: {exc}") from exc
+            line = _template_line(exc)
+            text = source.splitlines()[line - 1].strip() if line and line <= len(source.splitlines()) else ""
+            shown = f" in `{text}`" if text else ""
+            raise RenderUndefined(
+                f"{where}: undefined: {exc}{shown}", part=f"{chosen}.{part}", line=line
+            ) from exc
         except TemplateError as exc:
             raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # a template can raise anything its expressions raise
@@ -472,3 +494,22 @@ def default_templates() -> dict[str, Template]:
     if _DEFAULTS is None:
         _DEFAULTS = {t.id: t for t in (load_file(p) for p in template_files(DEFAULTS_DIR))}
     return _DEFAULTS
+
+
+def to_source(template: Template) -> str:
+    """A template as the file `parse` reads (front matter, then one '=== locale part' section per body)."""
+    meta: dict[str, Any] = {"id": template.id, "channels": list(template.channels)}
+    if template.description:
+        meta["description"] = template.description
+    out = [
+        "---",
+        yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None).strip(),
+        "---",
+    ]
+    for locale, bodies in template.locales.items():
+        for part in PARTS:
+            body = getattr(bodies, part)
+            if body is not None:
+                out.append(f"=== {locale} {part}")
+                out.append(body)
+    return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ from typing import Any
 
 from kaeri.delivery.context import build_context
 from kaeri.delivery.links import LinkSigner
-from kaeri.delivery.templates_engine import RenderError, Template, render
+from kaeri.delivery.templates_engine import RenderError, RenderUndefined, Template, render
 from kaeri.profiles.model import CartLine, Consent, Profile, ViewedProduct
 
 SAMPLE_SHOP = SimpleNamespace(
@@ -121,7 +121,10 @@ def render_problems(template: Template) -> list[str]:
                 try:
                     out = render(template, channel, context, locale)
                 except RenderError as exc:
-                    problems.append(f"{locale} {channel} ({label} customer): {exc}")
+                    where = ""
+                    if isinstance(exc, RenderUndefined) and exc.line and exc.part in template.lines:
+                        where = f"line {template.lines[exc.part] + exc.line - 1}: "
+                    problems.append(f"{where}{locale} {channel} ({label} customer): {exc}")
                     continue
                 blank = [
                     part

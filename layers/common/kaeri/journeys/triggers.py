@@ -6,6 +6,7 @@ Owned by the scenario engine; the stream consumer only calls on_event.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from kaeri import clock
 from kaeri.aws import AwsClients
@@ -166,9 +167,24 @@ def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | N
 
 
 def cart_emptied_exit(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
-    """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it."""
+    """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it.
+
+    Only an order or a full removal ends journeys here: they supersede every add of the product, in
+    whatever order the events arrive. A partial removal (`quantity` units) can be outweighed by an add
+    that arrives later with an earlier time, so it is left to the step check before each send, which
+    judges the cart on the profile as it is then (kaeri.journeys.decisions.exit_reason).
+    """
     emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
-    return "cart_emptied" if "cart_emptied" in exit.when and emptied else None
+    final = event.event == ORDER_COMPLETED or not _partial_units(event.properties.get("quantity"))
+    return "cart_emptied" if "cart_emptied" in exit.when and emptied and final else None
+
+
+def _partial_units(quantity: object) -> bool:
+    """True for a removal of some units (the projector's rule: a quantity above 0)."""
+    try:
+        return int(Decimal(str(quantity))) > 0
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 def mark_exits(

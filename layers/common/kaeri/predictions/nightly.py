@@ -26,7 +26,7 @@ from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
-from kaeri.predictions.recommender import Interactions, RecommenderConfig
+from kaeri.predictions.recommender import RecommenderConfig
 from kaeri.predictions.store import RECS_SK, customer_key, popular_key, together_key
 from kaeri.profiles.model import Predictions
 
@@ -95,48 +95,6 @@ def list_shops(clients: Any) -> list[str]:
         if "LastEvaluatedKey" not in page:
             return sorted(set(shops))
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-# The aggregate's kinds (kaeri/archive/sql/interactions.sql) -> the recommender's.
-AGGREGATE_KINDS = {"order": "purchase", "cart": "cart", "view": "view"}
-
-
-def interactions_from_aggregate(aggregate: Any, now: datetime, max_repeat: int = 3) -> Interactions | None:
-    """Adapter from the SQL aggregate (customer, product, kind, count, last_at) to the recommender's input.
-
-    `aggregate` is a pyarrow Table (columnar, no Python object per row). Each row becomes up to
-    `max_repeat` interactions at its last time, purchases each with an occasion of its own so the
-    repeat term sees re-buyers; memory is bounded by the aggregate's size, not the event count.
-    """
-    import pyarrow.compute as pc
-
-    if aggregate.num_rows == 0:
-        return None
-    kinds = np.asarray(aggregate.column("kind").to_numpy(zero_copy_only=False), dtype=object)
-    kind_idx = np.full(kinds.size, -1, dtype=np.int64)
-    for name, mapped in AGGREGATE_KINDS.items():
-        kind_idx[kinds == name] = recommender.KINDS[mapped]
-    users = pc.dictionary_encode(aggregate.column("customer_id")).combine_chunks()
-    items = pc.dictionary_encode(aggregate.column("product_id")).combine_chunks()
-    last = (
-        aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]").astype(np.int64)
-    )
-    now_ms = int(now.timestamp() * 1000)
-    age = np.maximum((now_ms - last) / 86_400_000.0, 0.0)
-    repeat = np.minimum(aggregate.column("count").to_numpy().astype(np.int64), max_repeat)
-    repeat[kind_idx < 0] = 0
-    rows = np.repeat(np.arange(kinds.size), repeat)
-    kind = kind_idx[rows]
-    basket = np.where(kind == recommender.PURCHASE, np.arange(rows.size), -1).astype(np.int64)
-    return Interactions(
-        user=users.indices.to_numpy().astype(np.int64)[rows],
-        item=items.indices.to_numpy().astype(np.int64)[rows],
-        kind=kind,
-        age_days=age[rows],
-        basket=basket,
-        users=users.dictionary.to_pylist(),
-        items=items.dictionary.to_pylist(),
-    )
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -249,17 +207,21 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     return written
 
 
-def _fit(aggregate: Any, now: datetime, config: NightlyConfig) -> Any:
-    """The recommender on the aggregate, through its own columnar input (no Python object per row)."""
+def _aggregate(aggregate: Any) -> Any:
     last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
-    agg = recommender.InteractionAggregate(
+    return recommender.InteractionAggregate(
         customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
         product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
         kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
         count=aggregate.column("count").to_numpy(),
         last_at=last.astype(np.int64) / 1000.0,
     )
-    return recommender.fit_aggregate(agg, now, config.recommender)
+
+
+def _fit(aggregate: Any, now: datetime, config: NightlyConfig, before: Any = None) -> Any:
+    """The recommender on the aggregate; `before` (the aggregate up to the label window) trains its ranker."""
+    earlier = _aggregate(before) if before is not None and before.num_rows else None
+    return recommender.fit_aggregate(_aggregate(aggregate), now, config.recommender, before=earlier)
 
 
 @dataclass
@@ -276,7 +238,13 @@ def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config:
     rows = aggregate.num_rows
     if rows == 0:
         return Computed(None, {}, rows)
-    model = _fit(aggregate, now, config)
+    before = None
+    if config.recommender.ranker == "learned":
+        window_start = now - timedelta(days=config.recommender.label_window_days)
+        since = now - timedelta(days=config.history_days)
+        before = query_arrow(engine, "interactions", queries.period_params(shop_id, since, window_start))
+    model = _fit(aggregate, now, config, before)
+    del before
     del aggregate
     categories = {str(r["product_id"]): str(r["category"]) for r in engine.query("categories", params)}
     pairs = engine.query("together", {**params, "together_n": config.together_n})
@@ -335,8 +303,8 @@ def run_shop(
                     result.customers_with_recs += 1
             put(popular_key(shop_id), [(p, s, "popular") for p, s in popular])
             result.popular_items = len(popular)
-            for category, ranked in by_category.items():
-                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in ranked])
+            for category, pairs in by_category.items():
+                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in pairs])
             result.categories = len(by_category)
             for item, partners in model.together.items():
                 put(

@@ -92,11 +92,11 @@ def authenticate_customer(clients: AwsClients, headers: Mapping[str, str] | None
     """The shop id for reading one customer's data: the server key, or that customer's token."""
     token = bearer_token(headers)
     if token and token.count(".") == 1 and not token.startswith(tuple(shops.KEY_PREFIXES.values())):
-        from kaeri.delivery.links import InvalidToken, signing_secret
+        from kaeri.delivery.links import InvalidToken, stack_signing_secret
         from kaeri.tracking.tokens import CustomerTokens
 
         try:
-            claim = CustomerTokens(signing_secret(clients.settings)).read(token)
+            claim = CustomerTokens(stack_signing_secret(clients)).read(token)
         except InvalidToken as exc:
             raise Unauthorized(f"customer token refused: {exc}") from None
         if claim.customer_id != customer_id:

@@ -1,7 +1,7 @@
--- Each product's category: the latest one any event gave it.
+-- Each product's category: the latest one any event gave it (MAX_BY: a redelivered row changes nothing).
 WITH seen AS (
   SELECT e.product_id, e.category, e.ts
-  FROM events AS e
+  FROM period_events AS e
   WHERE e.product_id IS NOT NULL AND e.category IS NOT NULL
   UNION ALL
   SELECT l.product_id, l.category, o.ts

@@ -1,0 +1,116 @@
+"""The marketers' console: its Cognito user pool and app client, and the console function.
+
+Marketers are created by an operator (`kaeri console users add`), never by signing up; each belongs to
+the `shop-<id>` groups of the shops they work for. The function verifies the pool's ID tokens itself
+(kaeri.console.auth) because the session is a cookie, which an API Gateway Cognito authorizer does not
+read; the routes are the topology's `ANY /console` and `ANY /console/{proxy+}` on the existing API.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+from kaeri_cdk.data import Data
+from kaeri_cdk.function import KaeriFunction
+from kaeri_cdk.layers import Layers
+from kaeri_cdk.nag import acknowledge
+from kaeri_ops.console_users import PASSWORD_POLICY
+from kaeri_ops.definitions.topology import CONSOLE
+
+SESSION_LENGTH = Duration.hours(1)  # the ID token's validity, which is the console session's
+
+
+class Console(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        data: Data,
+        layers: Layers,
+        link_secret_name: str,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=f"{data.prefix}-console",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True),
+            sign_in_case_sensitive=False,
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=False, mutable=True),
+                locale=cognito.StandardAttribute(required=False, mutable=True),
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=PASSWORD_POLICY["MinimumLength"],
+                require_uppercase=True,
+                require_lowercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(PASSWORD_POLICY["TemporaryPasswordValidityDays"]),
+            ),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.NONE,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            deletion_protection=removal_policy != RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.user_pool,
+            "COG2",
+            "MFA is optional, not required: the console's sign-in answers password sign-ins only, and the "
+            "pool's threat protection (Plus plan, enforced) blocks risky sign-ins; docs/deployment.md says "
+            "how to require it once marketers have authenticator apps.",
+        )
+        self.client = self.user_pool.add_client(
+            "ConsoleClient",
+            user_pool_client_name="console",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_password=True),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=SESSION_LENGTH,
+            access_token_validity=SESSION_LENGTH,
+            refresh_token_validity=Duration.hours(12),
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, email_verified=True, locale=True
+            ),
+            write_attributes=cognito.ClientAttributes(),
+        )
+        stack = Stack.of(self)
+        self.jwks_url = (
+            f"https://cognito-idp.{stack.region}.{stack.url_suffix}/{self.user_pool.user_pool_id}"
+            "/.well-known/jwks.json"
+        )
+        self.function = KaeriFunction(
+            self,
+            CONSOLE,
+            data=data,
+            layers=layers,
+            environment={
+                "KAERI_CONSOLE_USER_POOL_ID": self.user_pool.user_pool_id,
+                "KAERI_CONSOLE_CLIENT_ID": self.client.user_pool_client_id,
+                "KAERI_CONSOLE_JWKS_URL": self.jwks_url,
+                # CSRF tokens and test sends' links are signed with the stack's signing secret.
+                "KAERI_LINK_SIGNING_SECRET_NAME": link_secret_name,
+            },
+        )
+
+        acknowledge(
+            self.function,
+            "IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:"
+            f"{data.prefix}/*/line-channel-access-token-*]",
+            "Test sends to a shop's seed LINE ids go through the send path, which reads that shop's LINE "
+            "channel token; the name pattern admits only those tokens (as for the send function).",
+        )
+
+    @property
+    def functions(self) -> list[KaeriFunction]:
+        return [self.function]

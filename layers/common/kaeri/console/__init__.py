@@ -1,0 +1,1 @@
+"""The marketers' console: server-rendered pages over the same domain code as the CLI."""

@@ -1,0 +1,267 @@
+"""Who is signed in to the console, and which shops they may see.
+
+A marketer signs in with the username and password of a user in the stack's Cognito user pool
+(USER_PASSWORD_AUTH on an app client without secret). The session cookie holds the ID token Cognito
+returns; every request verifies it again (RS256 signature by the pool's JWKS, issuer = the pool,
+audience = the console's app client, token_use = id, not expired) so nothing about a session is kept
+server-side. Shop membership is the token's `cognito:groups` claim: a group named `shop-<shop_id>` per
+shop (Cognito puts the user's groups in the ID token, and moto does too), so no lookup per request;
+the language is the user's `locale` attribute ("ja" unless it starts with "en").
+
+Token expiry is judged by the wall clock (the issuer's), never the local stack's manual clock: that
+one moves simulated customers, not marketers. A session lasts as long as the ID token (one hour by
+default, the app client's setting); then the marketer signs in again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "kaeri_console"
+COOKIE_PATH = "/console"
+SHOP_GROUP_PREFIX = "shop-"
+# A Cognito ID token is 1-2 KB; anything far larger is not one of ours (and is not worth parsing).
+MAX_TOKEN_LENGTH = 8192
+# Keys are re-read after this long, or sooner when a token names a key id we have not seen (Cognito
+# rotates keys rarely); an unknown key id refetches at most once a minute.
+JWKS_MAX_AGE = 3600.0
+JWKS_MIN_REFRESH = 60.0
+
+Language = Literal["ja", "en"]
+
+
+@dataclass(frozen=True)
+class Marketer:
+    username: str
+    shops: frozenset[str]
+    language: Language = "ja"
+
+    def member_of(self, shop_id: str) -> bool:
+        return shop_id in self.shops
+
+
+class SignInFailed(Exception):
+    """Sign-in refused; the message is safe to show on the sign-in page (it names no account)."""
+
+
+def shop_group(shop_id: str) -> str:
+    """The Cognito group whose members may use a shop in the console."""
+    return f"{SHOP_GROUP_PREFIX}{shop_id}"
+
+
+def shops_of(groups: object) -> frozenset[str]:
+    if not isinstance(groups, list):
+        return frozenset()
+    return frozenset(
+        g[len(SHOP_GROUP_PREFIX) :]
+        for g in groups
+        if isinstance(g, str) and g.startswith(SHOP_GROUP_PREFIX) and len(g) > len(SHOP_GROUP_PREFIX)
+    )
+
+
+def language_of(locale: object) -> Language:
+    return "en" if isinstance(locale, str) and locale.lower().startswith("en") else "ja"
+
+
+def issuer_of(user_pool_id: str) -> str:
+    """The `iss` of the pool's tokens (the pool id starts with its region: ap-northeast-1_AbC...)."""
+    region = user_pool_id.split("_", 1)[0]
+    return f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+
+
+def default_jwks_url(user_pool_id: str, endpoint_url: str | None = None) -> str:
+    """Cognito's JWKS for the pool; moto serves the same path on its own endpoint."""
+    base = endpoint_url.rstrip("/") if endpoint_url else issuer_of(user_pool_id).rsplit("/", 1)[0]
+    return f"{base}/{user_pool_id}/.well-known/jwks.json"
+
+
+def _fetch_json(url: str) -> dict[str, Any]:
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"the JWKS URL must be http(s): {url!r}")
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (scheme checked above)
+        return json.loads(response.read())
+
+
+_REFUSALS = {
+    "NotAuthorizedException": "wrong username or password",
+    "UserNotFoundException": "wrong username or password",
+    "UserNotConfirmedException": "this account is not confirmed yet: ask your administrator",
+    "PasswordResetRequiredException": "this account needs a new password: ask your administrator",
+}
+_CHALLENGES = {
+    "NEW_PASSWORD_REQUIRED": "this account still has its temporary password: ask your administrator "
+    "to set one (kaeri console users add --password ...)",
+}
+
+
+class ConsoleAuth:
+    def __init__(
+        self,
+        cognito_idp_client: Any,
+        user_pool_id: str,
+        client_id: str,
+        *,
+        jwks_url: str,
+        clock: Callable[[], float] = time.time,
+        signing_secret: str | None = None,
+        fetch_json: Callable[[str], dict[str, Any]] = _fetch_json,
+        jwks_max_age: float = JWKS_MAX_AGE,
+    ) -> None:
+        if not user_pool_id or not client_id or not jwks_url:
+            raise ValueError("the console needs a user pool id, an app client id and a JWKS URL")
+        self._cognito = cognito_idp_client
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self.jwks_url = jwks_url
+        self.issuer = issuer_of(user_pool_id)
+        self._clock = clock
+        # CSRF tokens are keyed by the stack's signing secret, so only this stack can mint them.
+        self._csrf_key = hashlib.sha256(b"kaeri-console-csrf\0" + (signing_secret or "").encode()).digest()
+        self._fetch = fetch_json
+        self._max_age = jwks_max_age
+        self._keys: KeySet | None = None
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any, clients: Any) -> ConsoleAuth:
+        """The console's auth for a stack: pool and client from settings, keyed by the signing secret."""
+        from kaeri.delivery.links import signing_secret
+
+        secretsmanager = clients.secretsmanager if settings.link_signing_secret_name else None
+        pool = settings.console_user_pool_id
+        return cls(
+            clients.client("cognito-idp"),
+            pool,
+            settings.console_client_id,
+            jwks_url=settings.console_jwks_url or default_jwks_url(pool, settings.aws_endpoint_url),
+            signing_secret=signing_secret(settings, secretsmanager),
+        )
+
+    # signing in ---------------------------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str) -> str:
+        """The session cookie's value (the ID token) for a user's password; SignInFailed otherwise."""
+        if not username or not password:
+            raise SignInFailed("enter your username and password")
+        try:
+            answer = self._cognito.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password},
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _REFUSALS:
+                raise SignInFailed(_REFUSALS[code]) from None
+            raise
+        challenge = answer.get("ChallengeName")
+        if challenge:
+            raise SignInFailed(
+                _CHALLENGES.get(challenge, f"sign-in needs a step the console does not offer ({challenge})")
+            )
+        token = answer.get("AuthenticationResult", {}).get("IdToken")
+        if not token or self.marketer(token) is None:
+            raise SignInFailed("the user pool answered with a token this console cannot verify")
+        return str(token)
+
+    # every request ------------------------------------------------------------------------------
+
+    def marketer(self, cookie_value: str | None) -> Marketer | None:
+        """The signed-in marketer, or None when the cookie is missing, forged, expired or foreign."""
+        if not cookie_value or len(cookie_value) > MAX_TOKEN_LENGTH:
+            return None
+        try:
+            token = jwt.decode(cookie_value, self._key_set_for(cookie_value), algorithms=["RS256"])
+            jwt.JWTClaimsRegistry(
+                now=lambda: int(self._clock()),
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": self.client_id},
+                token_use={"essential": True, "value": "id"},
+                exp={"essential": True},
+            ).validate(token.claims)
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            log.info("console session refused: %s", type(exc).__name__)
+            return None
+        claims = token.claims
+        username = claims.get("cognito:username") or claims.get("sub")
+        if not isinstance(username, str) or not username:
+            return None
+        return Marketer(
+            username=username,
+            shops=shops_of(claims.get("cognito:groups")),
+            language=language_of(claims.get("locale")),
+        )
+
+    def csrf_token(self, cookie_value: str) -> str:
+        """The token every state-changing form carries; bound to this session (and this stack)."""
+        digest = hmac.new(self._csrf_key, cookie_value.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def csrf_valid(self, cookie_value: str | None, token: str | None) -> bool:
+        if not cookie_value or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(cookie_value), token)
+
+    # keys ---------------------------------------------------------------------------------------
+
+    def _key_set_for(self, token: str) -> KeySet:
+        kid = _unverified_kid(token)
+        with self._lock:
+            now = time.monotonic()
+            stale = now - self._fetched_at > self._max_age
+            unknown = self._keys is not None and not _has_kid(self._keys, kid)
+            if self._keys is None or stale or (unknown and now - self._fetched_at > JWKS_MIN_REFRESH):
+                try:
+                    self._keys = KeySet.import_key_set(self._fetch(self.jwks_url))  # type: ignore[arg-type]
+                    self._fetched_at = now
+                except Exception as exc:
+                    log.warning("console JWKS %s could not be read: %s", self.jwks_url, exc)
+                    if self._keys is None:
+                        raise ValueError("no JWKS") from None
+            return self._keys
+
+
+def _unverified_kid(token: str) -> str | None:
+    try:
+        header = token.split(".", 1)[0]
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not a JWT") from None
+    kid = decoded.get("kid") if isinstance(decoded, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+def _has_kid(keys: KeySet, kid: str | None) -> bool:
+    return any(key.kid == kid for key in keys.keys)
+
+
+def session_cookie(value: str, *, secure: bool, max_age: int = 3600) -> str:
+    """The Set-Cookie header value for a new session (Secure everywhere but local http)."""
+    attributes = [f"{SESSION_COOKIE}={value}", f"Path={COOKIE_PATH}", f"Max-Age={max_age}", "HttpOnly"]
+    if secure:
+        attributes.append("Secure")
+    attributes.append("SameSite=Lax")
+    return "; ".join(attributes)
+
+
+def cleared_session_cookie(*, secure: bool) -> str:
+    """The Set-Cookie header value that signs the browser out."""
+    return session_cookie("", secure=secure, max_age=0)
