@@ -1,8 +1,10 @@
-"""Fault injection: throttling and 5xx from SES, LINE and DynamoDB on a share of calls, with the send
-retried the way Step Functions would. No message is lost and none is delivered twice."""
+"""Fault injection: failed attempts of SES and DynamoDB calls (below botocore's retries), 429/5xx and
+lost responses from LINE, on a share of calls, with the send retried the way Step Functions would.
+No message is lost and none is delivered twice."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,6 @@ from kaeri.delivery.context import CatalogReader
 from kaeri.delivery.links import LinkSigner
 from kaeri.delivery.log import MessageLog
 from kaeri.delivery.request import SendRequest
-from kaeri.delivery.retry import Backoff
 from kaeri.delivery.service import Delivery, SendInProgress, SendRetryable, dynamo_profile_loader
 from kaeri.delivery.template_store import TemplateStore
 from kaeri.shops import clear_cache, create_shop, get_shop
@@ -24,7 +25,6 @@ from kaeri_ops.fakes import Faulty
 from kaeri_ops.local.line_server import LineServer
 
 SHOP = "shop-f"
-NO_SLEEP = Backoff(attempts=4, sleep=lambda s: None)
 
 
 class FlakyLine:
@@ -83,20 +83,30 @@ def _seed(aws, n: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def _faults(aws, rate: float):
+    """Flaky messages-table writes and reads and flaky SES sends, below botocore's retries."""
+    with (
+        Faulty(aws.table("messages"), rate, ("put_item", "update_item", "get_item"), seed=3) as log,
+        Faulty(aws.sesv2, rate, ("send_email",), seed=4) as ses,
+    ):
+        yield log, ses
+    assert log.injected and ses.injected  # the faults did happen
+
+
 def _delivery(aws, line_url: str, rate: float) -> Delivery:
-    messages = Faulty(aws.table("messages"), rate, ("put_item", "update_item", "get_item"), seed=3)
-    ses = Faulty(aws.sesv2, rate, ("send_email",), seed=4)
+    messages, ses = aws.table("messages"), aws.sesv2
     api = line_api_factory(line_url, lambda shop: "kaeri-local-line-token")
     return Delivery(
-        log=MessageLog(messages, backoff=NO_SLEEP),
+        log=MessageLog(messages),
         compliance=Compliance.of(aws),
         templates=TemplateStore(aws.table("config")),
         profiles=dynamo_profile_loader(aws),
         shops=lambda shop_id: get_shop(aws, shop_id),
         signer=LinkSigner("s", "http://127.0.0.1:8787"),
         channels={
-            "email": EmailChannel(ses, "kaeri", backoff=NO_SLEEP),
-            "line": LineChannel(lambda shop: FlakyLine(api(shop), rate), backoff=NO_SLEEP),
+            "email": EmailChannel(ses, "kaeri"),
+            "line": LineChannel(lambda shop: FlakyLine(api(shop), rate)),
         },
         catalog=CatalogReader(aws.table("catalog"), aws.table("customers")),
     )
@@ -118,7 +128,7 @@ def _send_until_done(delivery: Delivery, request: SendRequest, manual_clock) -> 
 def test_faults_lose_nothing_and_deliver_nothing_twice(aws, manual_clock):
     n = 24
     _seed(aws, n)
-    with LineServer() as line:
+    with LineServer() as line, _faults(aws, rate=0.3):
         delivery = _delivery(aws, line.url, rate=0.3)
         results = {}
         for i in range(n):

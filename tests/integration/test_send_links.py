@@ -131,6 +131,38 @@ def test_line_then_sms_fallback_and_outbox(aws):
     json.dumps(rows, default=str)
 
 
+def test_a_line_token_reissued_in_secrets_manager_is_used_once_its_read_ages_out(aws):
+    from kaeri.delivery.channels import (
+        LineChannel,
+        line_api_factory,
+        line_token_secret_name,
+        secrets_token_provider,
+    )
+    from kaeri_ops.local.line_server import LineServer
+
+    # Given a shop whose LINE channel access token lives in Secrets Manager, read with no reuse
+    seed(
+        aws,
+        consent={"email": {"status": "revoked"}, "line": {"status": "granted"}},
+        line_user_id="U" + "b" * 32,
+    )
+    name = line_token_secret_name(aws.settings.table_prefix, SHOP)
+    aws.secretsmanager.create_secret(Name=name, SecretString="token-1")
+    tokens = secrets_token_provider(aws.secretsmanager, aws.settings.table_prefix, max_age=0)
+    with LineServer(token="token-1") as server:
+        delivery = Delivery.from_clients(
+            aws, channels={"line": LineChannel(line_api_factory(server.url, tokens))}
+        )
+        assert delivery.send(request(channels=("line",))).status == "sent"
+        # When the token is reissued (LINE now accepts only the new one)
+        server.token = "token-2"
+        aws.secretsmanager.put_secret_value(SecretId=name, SecretString="token-2")
+        # Then the next send authenticates with the new token
+        result = delivery.send(request(message_id="j2:s1", channels=("line",)))
+    assert result.status == "sent", result
+    assert len(server.received) == 2
+
+
 def _redirect_targets(links, item) -> list[str]:
     """Where every tracked link of a logged message redirects (the handler's Location)."""
     import re

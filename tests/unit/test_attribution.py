@@ -80,7 +80,7 @@ def test_a_scenario_goal_window_replaces_the_default():
         messages=[email("m1", "x", scenario="birthday")],
         engagements=[Engagement("m1", "clicked", T0)],
         orders=[Order("x", "o", T0 + timedelta(days=3), 10.0)],
-        goals={"birthday": Goal(window=timedelta(days=2))},
+        goals={"birthday": Goal(attribution_days=2)},
     )
     assert attribute(data) == []
 

@@ -9,6 +9,9 @@ from kaeri.analytics.reader import KpiReader
 from kaeri.analytics.summary import compute, to_json
 from kaeri.clock import iso
 from kaeri.events import StoredEvent
+from kaeri.scenarios.model import Goal
+from kaeri.scenarios.store import ScenarioStore
+from kaeri_ops.scenarios.presets import preset
 
 SHOP = "shop-a"
 T0 = datetime(2025, 3, 3, 10, tzinfo=UTC)
@@ -91,13 +94,8 @@ def seeded(aws):
     put_journey(aws, SHOP, "u1", "winback", False)
     put_journey(aws, SHOP, "u3", "winback", False)
     put_journey(aws, SHOP, "u4", "winback", True)
-    aws.table("config").put_item(
-        Item={
-            "pk": f"SCENARIO#{SHOP}#winback",
-            "sk": "V#000001",
-            "goal": {"event": "Order Completed", "attribution_days": 3},
-        }
-    )
+    winback = preset("winback")
+    ScenarioStore(aws).push(SHOP, winback.model_copy(update={"goal": Goal(attribution_days=3)}))
     aws.table("config").put_item(Item={"pk": f"SHOP#{SHOP}", "sk": "META", "shop_id": SHOP})
     return aws
 

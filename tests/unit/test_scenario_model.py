@@ -87,6 +87,52 @@ def test_invalid_timezone_and_cron_are_explained():
     assert "trigger.schedule.timezone: 'Tokyo' is not an IANA timezone such as Asia/Tokyo" in found
 
 
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("99 99 * * ? *", "minutes field '99' is out of range 0-59"),
+        ("0 10 * * MON *", "one of day-of-month and day-of-week must be '?'"),
+        ("0 10 32 * ? *", "day-of-month field '32' is out of range 1-31"),
+        ("0 10 ? * FOO *", "day-of-week field: 'FOO' is not a number or name"),
+    ],
+)
+def test_a_cron_eventbridge_would_refuse_is_refused_by_the_model(cron, problem):
+    # Given a schedule trigger whose cron has six fields but values Scheduler rejects
+    data = {**MINIMAL, "trigger": {"schedule": {"cron": cron}}}
+    # When it is validated; then the problem names the field and what is wrong
+    assert any(p.startswith("trigger.schedule.cron:") and problem in p for p in problems(data)), problems(
+        data
+    )
+
+
+@pytest.mark.parametrize(
+    "cron", ["0 10 ? * MON-FRI *", "cron(30 9 1 * ? *)", "0 9 ? * 2#1 *", "0 21 L * ? 2026"]
+)
+def test_valid_crons_pass_the_model(cron):
+    parse_scenario({**MINIMAL, "trigger": {"schedule": {"cron": cron}}})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30m", 1800), ("2h", 7200), ("1d12h", 129600), ("1w", 604800), ("90s", 90), ("0m", 0), ("PT2H", 7200)]
+    + [("P1DT2H", 93600), ("p1w", 604800), ("2H", 7200)],
+)
+def test_one_duration_syntax_for_scenarios_and_the_clock(text, seconds):
+    from kaeri.scenarios.timing import parse_duration
+
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["1.5h", "soon", "", "2h1d", "-1h", "1 h", "P", "PT", "P1DT", "h"])
+def test_durations_outside_the_syntax_are_rejected_in_the_model_and_the_cli(text):
+    from kaeri.scenarios.timing import parse_duration
+
+    with pytest.raises(ValueError, match="is not a duration like 30m, 1h, 2d or 1d12h"):
+        parse_duration(text)
+    data = {**MINIMAL, "steps": [{"id": "w", "wait": {"duration": text}}, *MINIMAL["steps"]]}
+    assert any(p.startswith("steps.0.wait.duration:") for p in problems(data))
+
+
 def test_branch_to_unknown_step_and_missing_send_are_rejected():
     data = {
         **MINIMAL,

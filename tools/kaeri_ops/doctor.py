@@ -282,14 +282,12 @@ def check_schedules(clients: AwsClients, scheduled: dict[str, list[str]]) -> lis
     if not any(scheduled.values()):
         return [_ok("schedules", "no scheduled scenario is enabled")]
     try:
-        names: set[str] = set()
-        kwargs: dict[str, Any] = {"GroupName": clients.settings.schedule_group}
-        while True:
-            page = clients.client("scheduler").list_schedules(**kwargs)
-            names |= {s["Name"] for s in page.get("Schedules", [])}
-            if not page.get("NextToken"):
-                break
-            kwargs["NextToken"] = page["NextToken"]
+        pages = clients.client("scheduler").get_paginator("list_schedules")
+        names = {
+            s["Name"]
+            for p in pages.paginate(GroupName=clients.settings.schedule_group)
+            for s in p["Schedules"]
+        }
     except (ClientError, BotoCoreError) as exc:
         return [_problem("schedules", str(exc), "check the ScheduleGroup output and Scheduler permissions")]
     from kaeri.journeys.schedule import schedule_name

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import EndpointConnectionError
 
 from kaeri.delivery.channels import OutboundMessage, ProviderRetryable
 
@@ -29,42 +30,42 @@ class FakeChannel:
             return f"fake-{len(self.sent)}"
 
 
-def client_error(code: str, status: int) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "Injected",
-    )
-
-
 class Faulty:
-    """Wraps a boto3 client or Table: the named calls fail on a share of invocations, before the call.
+    """Makes the named calls of a boto3 client or Table fail on a share of their HTTP attempts.
 
-    Errors alternate between throttling and a 5xx, the two kinds the send must survive.
+    Faults are injected below botocore's retry handler (a ``before-send`` hook on the client), as a
+    flaky network would cause them: botocore's retry mode (kaeri.aws) retries them, and only a call
+    whose every attempt failed reaches the caller. A failed attempt never reached the service (an
+    EndpointConnectionError raised before moto's own hook), so it has no effect there. Use as a
+    context manager: the hook is removed on exit (clients are shared process-wide).
     """
 
     def __init__(self, target: Any, rate: float, methods: tuple[str, ...], seed: int = 11) -> None:
-        self._target = target
+        self._client = getattr(target.meta, "client", target)
+        self._table = getattr(target, "name", None) if self._client is not target else None
         self._rate = rate
-        self._methods = set(methods)
+        mapping = self._client.meta.method_to_api_mapping
+        self._operations = {mapping[m] for m in methods}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        self._service = self._client.meta.service_model.service_id.hyphenize()
+        self._id = f"kaeri-faulty-{id(self)}"
         self.injected = 0
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if name not in self._methods or not callable(attr):
-            return attr
+    def __enter__(self) -> Faulty:
+        self._client.meta.events.register_first(f"before-send.{self._service}", self._maybe_fail, self._id)
+        return self
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                fail = self._random.random() < self._rate
-                if fail:
-                    self.injected += 1
-                    kind = self.injected % 2
-            if fail:
-                raise (
-                    client_error("ThrottlingException", 400) if kind else client_error("InternalFailure", 500)
-                )
-            return attr(*args, **kwargs)
+    def __exit__(self, *exc: object) -> None:
+        self._client.meta.events.unregister(f"before-send.{self._service}", unique_id=self._id)
 
-        return call
+    def _maybe_fail(self, request: Any, event_name: str, **_: Any) -> Any:
+        if event_name.rsplit(".", 1)[-1] not in self._operations:
+            return None
+        if self._table is not None and json.loads(request.body or b"{}").get("TableName") != self._table:
+            return None  # a Table's client serves every table: only this one's calls fail
+        with self._lock:
+            if self._random.random() >= self._rate:
+                return None
+            self.injected += 1
+        raise EndpointConnectionError(endpoint_url=request.url)

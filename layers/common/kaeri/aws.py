@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
@@ -25,6 +27,7 @@ __all__ = [
     "AwsClients",
     "BotoCoreError",
     "ClientError",
+    "GetParameterError",
     "Key",
     "TypeDeserializer",
     "TypeSerializer",
@@ -32,6 +35,7 @@ __all__ = [
     "batch_get",
     "condition_failed",
     "error_code",
+    "get_secret",
 ]
 
 from kaeri.settings import Settings, get_settings
@@ -181,3 +185,18 @@ def error_code(exc: ClientError) -> str:
 def condition_failed(exc: ClientError) -> bool:
     """The write's ConditionExpression did not hold (the one expected refusal of a conditional write)."""
     return error_code(exc) == "ConditionalCheckFailedException"
+
+
+SECRET_MAX_AGE = 300  # seconds a secret read is reused; a rotated secret reaches warm functions this fast
+
+
+def get_secret(secretsmanager: Any, name: str, max_age: int = SECRET_MAX_AGE, *, force: bool = False) -> str:
+    """A secret's string through Powertools parameters: read at most once per max_age per process.
+
+    One SecretsProvider per Secrets Manager client (so the local stack's endpoint is honoured);
+    GetParameterError names the secret when it cannot be read.
+    """
+    provider = _cached(
+        ("secrets", str(id(secretsmanager))), lambda: SecretsProvider(boto3_client=secretsmanager)
+    )
+    return str(provider.get(name, max_age=max_age, force_fetch=force))

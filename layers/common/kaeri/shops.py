@@ -30,7 +30,7 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, Field
 
 from kaeri import clock
-from kaeri.aws import AwsClients
+from kaeri.aws import Attr, AwsClients, Key, all_items
 
 KeyKind = Literal["write", "server"]
 KEY_PREFIXES: dict[str, str] = {"write": "wk_", "server": "sk_"}
@@ -198,19 +198,9 @@ def register_key(clients: AwsClients, shop_id: str, key: str, kind: KeyKind) -> 
 
 
 def list_keys(clients: AwsClients, shop_id: str) -> list[KeyRecord]:
-    from boto3.dynamodb.conditions import Key
-
-    table = clients.table("config")
-    records: list[KeyRecord] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(shop_pk(shop_id)) & Key("sk").begins_with("KEY#")
-    }
-    while True:
-        page = table.query(**kwargs)
-        records += [KeyRecord.from_item(item["sk"][4:], item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return records
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    condition = Key("pk").eq(shop_pk(shop_id)) & Key("sk").begins_with("KEY#")
+    items = all_items(clients.table("config").query, KeyConditionExpression=condition)
+    return [KeyRecord.from_item(item["sk"][4:], item) for item in items]
 
 
 def _set_expiry(clients: AwsClients, shop_id: str, record: KeyRecord, expires_at: datetime) -> None:
@@ -308,18 +298,11 @@ def update_shop(clients: AwsClients, shop_id: str, **changes: Any) -> Shop:
 
 def list_shops(clients: AwsClients) -> list[Shop]:
     """Every shop of the stack (an admin scan of the config table's shop items)."""
-    from boto3.dynamodb.conditions import Attr
-
-    table = clients.table("config")
-    found: list[Shop] = []
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")}
-    while True:
-        page = table.scan(**kwargs)
-        for item in page.get("Items", []):
-            found.append(Shop.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk")}))
-        if "LastEvaluatedKey" not in page:
-            return sorted(found, key=lambda shop: shop.shop_id)
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    shop_items = all_items(
+        clients.table("config").scan, FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")
+    )
+    found = [Shop.model_validate({k: v for k, v in i.items() if k not in ("pk", "sk")}) for i in shop_items]
+    return sorted(found, key=lambda shop: shop.shop_id)
 
 
 def delete_shop(clients: AwsClients, shop_id: str) -> bool:

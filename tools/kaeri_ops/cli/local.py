@@ -137,7 +137,7 @@ def clock_advance(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Move the clock; every wait, schedule and window that falls due runs, in time order, first."""
-    from kaeri_ops.local.durations import parse_duration
+    from kaeri.scenarios.timing import parse_duration
 
     if (duration is None) == (to is None):
         raise typer.BadParameter("give a DURATION or --to ISO-TIME")

@@ -27,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kaeri.aws import Key, all_items
 from kaeri.delivery.links import LinkSigner, signing_secret
 from kaeri.delivery.template_store import TemplateStore
 from kaeri.delivery.templates_engine import default_templates
@@ -151,24 +152,21 @@ class Responder:
         self.signer = LinkSigner(signing_secret(stack.settings, stack.clients.secretsmanager), stack.api_url)
 
     def sent_between(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key
-
         from kaeri.clock import iso
 
         table = self.stack.clients.table("messages")
-        kwargs: dict[str, Any] = {
-            "IndexName": "by_shop_time",
-            "KeyConditionExpression": Key("shop_id").eq(self.stack.shop_id)
+
+        def query(**request: Any) -> dict[str, Any]:
+            self.counts["message_reads"] += 1  # pages read
+            return table.query(**request)
+
+        items = all_items(
+            query,
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_id").eq(self.stack.shop_id)
             & Key("created_at").between(iso(since), iso(until)),
-        }
-        items: list[dict[str, Any]] = []
-        while True:
-            self.counts["message_reads"] += 1
-            page = table.query(**kwargs)
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return [i for i in items if i.get("status") == "sent" and i["message_id"] not in self.seen]
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        )
+        return [i for i in items if i.get("status") == "sent" and i["message_id"] not in self.seen]
 
     def _ses_event(self, kind: str, item: dict[str, Any], at: datetime) -> dict[str, Any]:
         from kaeri.clock import iso

@@ -54,14 +54,9 @@ class Scheduler:
 
     def _schedules(self) -> list[dict[str, Any]]:
         scheduler = self.clients.scheduler
-        summaries = []
-        token = None
-        while True:
-            page = scheduler.list_schedules(**({"NextToken": token} if token else {}))
-            summaries += page.get("Schedules", [])
-            token = page.get("NextToken")
-            if not token:
-                break
+        summaries = [
+            s for page in scheduler.get_paginator("list_schedules").paginate() for s in page["Schedules"]
+        ]
         schedules = []
         read: dict[str, tuple[Any, dict[str, Any]]] = {}
         for summary in summaries:

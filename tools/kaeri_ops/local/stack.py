@@ -28,6 +28,7 @@ from kaeri import clock as kaeri_clock
 from kaeri.aws import AwsClients
 from kaeri.console.auth import default_jwks_url
 from kaeri.delivery.channels import line_token_secret_name
+from kaeri.scenarios.timing import parse_duration
 from kaeri.settings import Settings, get_settings
 from kaeri.tables import TABLES
 from kaeri_ops.console_users import ConsoleUsers, create_pool
@@ -35,7 +36,6 @@ from kaeri_ops.definitions.topology import EVALUATE_FANOUT, EVALUATE_STREAM
 from kaeri_ops.local import iam, inprocess, moto_speedups
 from kaeri_ops.local.api import ApiServer
 from kaeri_ops.local.archiver import LocalArchiver
-from kaeri_ops.local.durations import parse_duration
 from kaeri_ops.local.functions import FunctionRunner, function_arns
 from kaeri_ops.local.line_server import LineServer
 from kaeri_ops.local.parquet import ParquetArchive

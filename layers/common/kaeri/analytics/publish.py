@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from kaeri.analytics.archive_reader import kpi_reader
 from kaeri.analytics.report import render
 from kaeri.analytics.summary import compute
+from kaeri.aws import Attr, all_items
 
 
 @dataclass(frozen=True)
@@ -22,15 +21,10 @@ class Published:
 
 def shop_ids(clients: Any) -> list[str]:
     """Every shop in the config table (SHOP#{id} / META items; the table is small)."""
-    table = clients.table("config")
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")}
-    ids: list[str] = []
-    while True:
-        page = table.scan(**kwargs)
-        ids += [str(i["pk"]).removeprefix("SHOP#") for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return sorted(ids)
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    shop_items = all_items(
+        clients.table("config").scan, FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")
+    )
+    return sorted(str(i["pk"]).removeprefix("SHOP#") for i in shop_items)
 
 
 def publish_report(clients: Any, bucket: str, shop_id: str, now: datetime) -> Published:

@@ -6,16 +6,16 @@ except the small config table where scenario ids are listed.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
-
 from kaeri import vocabulary as v
-from kaeri.analytics.records import Dataset, Engagement, EngagementKind, Goal, Journey, Message, Order
+from kaeri.analytics.records import Dataset, Engagement, EngagementKind, Journey, Message, Order
+from kaeri.aws import Attr, Key, all_items
 from kaeri.clock import iso, parse_iso
-from kaeri.events import StoredEvent, from_dynamo
+from kaeri.events import StoredEvent
+from kaeri.scenarios.model import Goal
+from kaeri.scenarios.store import ScenarioStore
 
 ENGAGEMENT_EVENTS: dict[str, EngagementKind] = {
     v.EMAIL_DELIVERED: "delivered",
@@ -119,54 +119,19 @@ def journey_from_item(item: dict[str, Any]) -> Journey | None:
     )
 
 
-def goal_from_config(item: dict[str, Any]) -> Goal | None:
-    """A scenario's goal from its stored config item, whichever way the document is kept."""
-    document: Any = item
-    for key in ("config", "scenario", "document", "body", "yaml"):
-        if key in item:
-            document = item[key]
-            break
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            try:
-                import yaml
-
-                document = yaml.safe_load(document)
-            except Exception:
-                return None
-    goal = from_dynamo(document).get("goal") if isinstance(document, dict) else None
-    if not isinstance(goal, dict):
-        return None
-    return Goal(
-        event=str(goal.get("event", v.ORDER_COMPLETED)),
-        window=timedelta(days=_number(goal.get("attribution_days", 5)) or 5),
-    )
-
-
 class KpiReader:
     """Builds a Dataset for one shop and period from the deployed (or local) tables."""
 
     def __init__(self, clients: Any) -> None:
         self.clients = clients
 
-    def _query_all(self, table: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            page = table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def events(self, shop_id: str, since: date, until: date) -> list[StoredEvent]:
         table = self.clients.table("events")
         out: list[StoredEvent] = []
         day = since
         while day <= until:
-            items = self._query_all(
-                table,
+            items = all_items(
+                table.query,
                 IndexName="by_shop_time",
                 KeyConditionExpression=Key("shop_day").eq(f"{shop_id}#{day.isoformat()}"),
                 FilterExpression=Attr("event").is_in(KPI_EVENTS),
@@ -176,8 +141,8 @@ class KpiReader:
         return out
 
     def messages(self, shop_id: str, since: datetime, until: datetime) -> list[Message]:
-        items = self._query_all(
-            self.clients.table("messages"),
+        items = all_items(
+            self.clients.table("messages").query,
             IndexName="by_shop_time",
             KeyConditionExpression=Key("shop_id").eq(shop_id)
             & Key("created_at").between(iso(since), iso(until)),
@@ -185,26 +150,8 @@ class KpiReader:
         return [m for m in (message_from_item(i) for i in items) if m]
 
     def scenario_configs(self, shop_id: str) -> dict[str, Goal]:
-        """scenario id -> goal of its latest version (small table: a filtered scan is fine)."""
-        table = self.clients.table("config")
-        prefix = f"SCENARIO#{shop_id}#"
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with(prefix)}
-        latest: dict[str, tuple[str, dict[str, Any]]] = {}
-        while True:
-            page = table.scan(**kwargs)
-            for item in page.get("Items", []):
-                sid = str(item["pk"])[len(prefix) :]
-                sk = str(item.get("sk", ""))
-                if sk == "LATEST" or sk > latest.get(sid, ("", {}))[0]:
-                    latest[sid] = ("~" if sk == "LATEST" else sk, item)
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        goals = {}
-        for sid, (_, item) in latest.items():
-            goal = goal_from_config(item)
-            goals[sid] = goal or Goal()
-        return goals
+        """scenario id -> goal of its latest version, as the scenario store keeps it."""
+        return {stored.id: stored.scenario.goal for stored in ScenarioStore(self.clients).list(shop_id)}
 
     def journeys(
         self, shop_id: str, scenario_ids: set[str], since: datetime, until: datetime
@@ -212,8 +159,8 @@ class KpiReader:
         table = self.clients.table("journeys")
         out: list[Journey] = []
         for sid in sorted(scenario_ids):
-            items = self._query_all(
-                table,
+            items = all_items(
+                table.query,
                 IndexName="by_scenario",
                 KeyConditionExpression=Key("scenario_key").eq(f"{shop_id}#{sid}")
                 & Key("entered_at").between(iso(since), iso(until)),

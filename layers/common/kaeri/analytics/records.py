@@ -7,13 +7,12 @@ tests and the report build them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
-EngagementKind = Literal["delivered", "opened", "clicked", "bounced", "complained"]
+from kaeri.scenarios.model import Goal
 
-DEFAULT_GOAL_EVENT = "Order Completed"
-DEFAULT_WINDOW = timedelta(days=5)
+EngagementKind = Literal["delivered", "opened", "clicked", "bounced", "complained"]
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,6 @@ class Journey:
     entered_at: datetime
     holdout: bool = False
     journey_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Goal:
-    """What counts as a conversion for a scenario and for how long after a touch (or entry)."""
-
-    event: str = DEFAULT_GOAL_EVENT
-    window: timedelta = DEFAULT_WINDOW
 
 
 @dataclass

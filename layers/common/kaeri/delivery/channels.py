@@ -17,9 +17,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
-from kaeri.delivery.retry import Backoff, error_code, is_transient
+from kaeri.aws import SECRET_MAX_AGE, ClientError, error_code, get_secret
+from kaeri.delivery.retry import is_transient
 
 # Long unfoldable header values (List-Unsubscribe URLs) stay on one line, up to RFC 5322's 998.
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -101,10 +100,9 @@ def format_sender(sender_name: str | None, address: str) -> str:
 class EmailChannel:
     name = "email"
 
-    def __init__(self, sesv2: Any, configuration_set: str | None, backoff: Backoff | None = None) -> None:
+    def __init__(self, sesv2: Any, configuration_set: str | None) -> None:
         self._ses = sesv2
         self._configuration_set = configuration_set
-        self._backoff = backoff or Backoff()
 
     def send(self, message: OutboundMessage) -> str:
         kwargs: dict[str, Any] = {
@@ -118,7 +116,7 @@ class EmailChannel:
         if self._configuration_set:
             kwargs["ConfigurationSetName"] = self._configuration_set
         try:
-            response = self._backoff.call(lambda: self._ses.send_email(**kwargs))
+            response = self._ses.send_email(**kwargs)
         except ClientError as exc:
             raise _classify_client_error(exc) from exc
         return str(response["MessageId"])
@@ -137,9 +135,8 @@ class LineChannel:
 
     name = "line"
 
-    def __init__(self, api_for_shop: Callable[[str], Any], backoff: Backoff | None = None) -> None:
+    def __init__(self, api_for_shop: Callable[[str], Any]) -> None:
         self._api_for_shop = api_for_shop
-        self._backoff = backoff or Backoff()
 
     def send(self, message: OutboundMessage) -> str:
         from linebot.v3.messaging import PushMessageRequest, TextMessage
@@ -149,32 +146,36 @@ class LineChannel:
         request = PushMessageRequest(to=message.recipient, messages=[TextMessage(text=message.text or "")])
         key = line_retry_key(message.shop_id, message.message_id)
 
-        def push() -> Any:
-            try:
-                return api.push_message_with_http_info(request, x_line_retry_key=key)
-            except ApiException as exc:
-                if exc.status == 409:  # this retry key was accepted before: already delivered
-                    return exc
+        try:
+            result = api.push_message_with_http_info(request, x_line_retry_key=key)
+        except ApiException as exc:
+            if exc.status != 409:  # 409: this retry key was accepted before, already delivered
                 if exc.status == 429 or (exc.status or 0) >= 500:
                     raise ProviderRetryable(f"LINE {exc.status}: {exc.reason}") from exc
                 raise ProviderRejected(f"LINE {exc.status}: {exc.reason} {exc.body!r}") from exc
-
-        result = self._backoff.call(push, retryable=lambda e: isinstance(e, ProviderRetryable))
+            result = exc
         headers = {k.lower(): v for k, v in dict(result.headers or {}).items()}
         return str(headers.get("x-line-accepted-request-id") or headers.get("x-line-request-id") or key)
 
 
 def line_api_factory(endpoint: str, token_for_shop: Callable[[str], str]) -> Callable[[str], Any]:
-    """MessagingApi per shop (each shop has its own channel access token), built once."""
+    """MessagingApi per shop (each shop has its own channel access token), rebuilt when its token changes.
+
+    token_for_shop is asked on every send (it answers from its own max-age cache), so a token that was
+    reissued in Secrets Manager (a new long-lived token, or a short-lived one issued from the channel
+    secret before the old one expires) is used from the next send after the cache ages out.
+    """
     from linebot.v3.messaging import ApiClient, Configuration, MessagingApi
 
-    apis: dict[str, Any] = {}
+    apis: dict[str, tuple[str, Any]] = {}
 
     def api_for_shop(shop_id: str) -> Any:
-        if shop_id not in apis:
-            configuration = Configuration(host=endpoint, access_token=token_for_shop(shop_id))
-            apis[shop_id] = MessagingApi(ApiClient(configuration))
-        return apis[shop_id]
+        token = token_for_shop(shop_id)
+        known = apis.get(shop_id)
+        if known is None or known[0] != token:
+            configuration = Configuration(host=endpoint, access_token=token)
+            known = apis[shop_id] = (token, MessagingApi(ApiClient(configuration)))
+        return known[1]
 
     return api_for_shop
 
@@ -183,15 +184,14 @@ def line_token_secret_name(table_prefix: str, shop_id: str) -> str:
     return f"{table_prefix}/{shop_id}/line-channel-access-token"
 
 
-def secrets_token_provider(secretsmanager: Any, table_prefix: str) -> Callable[[str], str]:
-    """Channel access token per shop from Secrets Manager (the local stack stores its shop's too)."""
-    cache: dict[str, str] = {}
+def secrets_token_provider(
+    secretsmanager: Any, table_prefix: str, max_age: int = SECRET_MAX_AGE
+) -> Callable[[str], str]:
+    """Channel access token per shop from Secrets Manager, re-read after max_age seconds (Powertools
+    parameters); the local stack stores its shop's token there too."""
 
     def token(shop_id: str) -> str:
-        if shop_id not in cache:
-            name = line_token_secret_name(table_prefix, shop_id)
-            cache[shop_id] = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
-        return cache[shop_id]
+        return get_secret(secretsmanager, line_token_secret_name(table_prefix, shop_id), max_age)
 
     return token
 
@@ -202,12 +202,9 @@ def secrets_token_provider(secretsmanager: Any, table_prefix: str) -> Callable[[
 class SmsChannel:
     name = "sms"
 
-    def __init__(
-        self, sns: Any, default_sender_id: str | None = None, backoff: Backoff | None = None
-    ) -> None:
+    def __init__(self, sns: Any, default_sender_id: str | None = None) -> None:
         self._sns = sns
         self._default_sender_id = default_sender_id
-        self._backoff = backoff or Backoff()
 
     def send(self, message: OutboundMessage) -> str:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": message.sms_type}}
@@ -215,10 +212,8 @@ class SmsChannel:
         if sender:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender}
         try:
-            response = self._backoff.call(
-                lambda: self._sns.publish(
-                    PhoneNumber=message.recipient, Message=message.text or "", MessageAttributes=attributes
-                )
+            response = self._sns.publish(
+                PhoneNumber=message.recipient, Message=message.text or "", MessageAttributes=attributes
             )
         except ClientError as exc:
             raise _classify_client_error(exc) from exc

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from kaeri import clock
+from kaeri.aws import ClientError, condition_failed
 from kaeri.delivery.compliance import Compliance
 from kaeri.delivery.log import MessageLog, message_pk
-from kaeri.delivery.retry import error_code
 from kaeri.events import StoredEvent
 from kaeri.vocabulary import (
     EMAIL_BOUNCED,
@@ -172,5 +170,5 @@ class Feedback:
         try:
             self.events.put_item(Item=event.to_item(), ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise

@@ -11,10 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
+
+from kaeri.aws import SECRET_MAX_AGE, get_secret
 
 TokenKind = Literal["u", "r", "c"]  # unsubscribe, redirect, customer (kaeri.tracking.tokens)
 CHANNELS = ("email", "line", "sms")
@@ -223,26 +224,14 @@ def _field(payload: dict[str, Any], name: str, required: bool = True) -> Any:
     return value
 
 
-_SECRET_CACHE: dict[str, tuple[float, str]] = {}
-
-
 def stack_signing_secret(clients: Any) -> str:
     """The signing secret of the stack `clients` talk to (links, unsubscribe and customer tokens)."""
-    settings = clients.settings
-    return signing_secret(settings, clients.secretsmanager if settings.link_signing_secret_name else None)
+    return signing_secret(clients.settings, clients.secretsmanager)
 
 
-def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: float = 300.0) -> str:
+def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: int = SECRET_MAX_AGE) -> str:
     """The link signing secret, from the Secrets Manager secret the settings name (MissingSetting if none)."""
     name = settings.required("link_signing_secret_name")
-    cached = _SECRET_CACHE.get(name)
-    if cached and time.monotonic() - cached[0] < max_age:
-        return cached[1]
     if secretsmanager is None:
-        from aws_lambda_powertools.utilities.parameters import get_secret
-
-        value = str(get_secret(name, max_age=int(max_age)))
-    else:
-        value = secretsmanager.get_secret_value(SecretId=name)["SecretString"]
-    _SECRET_CACHE[name] = (time.monotonic(), value)
-    return value
+        raise ValueError(f"the link signing secret {name} needs a Secrets Manager client to be read")
+    return get_secret(secretsmanager, name, max_age)

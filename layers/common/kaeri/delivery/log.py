@@ -6,14 +6,12 @@ retry of the same message id finds the item and follows its status instead of se
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from kaeri import clock
+from kaeri.aws import ClientError, Key, all_items, condition_failed
 from kaeri.delivery.request import SendRequest, SendResult
-from kaeri.delivery.retry import Backoff, error_code
 from kaeri.events import from_dynamo
 
 RETENTION = timedelta(days=400)  # KPIs look back a year; attribution windows are days
@@ -69,23 +67,16 @@ def result_of(item: dict[str, Any], detail: str | None = None) -> SendResult:
 
 
 class MessageLog:
-    def __init__(self, messages_table: Any, backoff: Backoff | None = None) -> None:
+    def __init__(self, messages_table: Any) -> None:
         self._table = messages_table
-        self._backoff = backoff or Backoff()
-
-    def _call(self, fn: Any, **kwargs: Any) -> Any:
-        return self._backoff.call(lambda: fn(**kwargs))
 
     def get(self, shop_id: str, message_id: str) -> dict[str, Any] | None:
-        resp = self._call(
-            self._table.get_item, Key={"pk": message_pk(shop_id, message_id)}, ConsistentRead=True
-        )
+        resp = self._table.get_item(Key={"pk": message_pk(shop_id, message_id)}, ConsistentRead=True)
         item = resp.get("Item")
         return from_dynamo(item) if item else None
 
     def by_provider_id(self, provider_message_id: str) -> dict[str, Any] | None:
-        resp = self._call(
-            self._table.query,
+        resp = self._table.query(
             IndexName="by_provider_id",
             KeyConditionExpression="provider_message_id = :p",
             ExpressionAttributeValues={":p": provider_message_id},
@@ -93,13 +84,24 @@ class MessageLog:
         items = resp.get("Items") or []
         return from_dynamo(items[0]) if items else None
 
+    def of_customer_since(self, shop_id: str, customer_id: str, since: datetime) -> list[dict[str, Any]]:
+        """A customer's messages created at or after `since` (the `by_customer` index: frequency caps)."""
+        return list(
+            all_items(
+                self._table.query,
+                IndexName="by_customer",
+                KeyConditionExpression=Key("customer_key").eq(f"{shop_id}#{customer_id}")
+                & Key("created_at").gte(clock.iso(since)),
+            )
+        )
+
     def put_new(self, item: dict[str, Any]) -> bool:
         """Create the item unless one exists; False when another attempt got there first."""
         try:
-            self._call(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
             return True
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 
@@ -125,9 +127,9 @@ class MessageLog:
         if condition:
             kwargs["ConditionExpression"] = condition
         try:
-            self._call(self._table.update_item, **kwargs)
+            self._table.update_item(**kwargs)
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise IntentConflict(pk) from exc
             raise
 

@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from kaeri import clock
+from kaeri.aws import ClientError, all_items, condition_failed
 from kaeri.delivery.templates_engine import (
     Template,
     TemplateCompileError,
@@ -93,7 +92,7 @@ class TemplateStore:
                     Item={"pk": pk, "sk": "LATEST", **item}, ConditionExpression="attribute_not_exists(pk)"
                 )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise RuntimeError(f"template {template.id} was pushed concurrently; push again") from exc
             raise
         self._cache.pop((shop_id, template.id), None)
@@ -132,23 +131,19 @@ class TemplateStore:
     def list(self, shop_id: str) -> list[dict[str, Any]]:
         """Pushed templates (latest versions) and the defaults not overridden."""
         rows: dict[str, dict[str, Any]] = {}
-        kwargs: dict[str, Any] = {
-            "FilterExpression": "begins_with(pk, :p) AND sk = :s",
-            "ExpressionAttributeValues": {":p": f"TEMPLATE#{shop_id}#", ":s": "LATEST"},
-        }
-        while True:
-            page = self._table.scan(**kwargs)
-            for item in page.get("Items", []):
-                rows[item["template_id"]] = {
-                    "id": item["template_id"],
-                    "version": int(item["version"]),
-                    "channels": list(item.get("channels", [])),
-                    "pushed_at": item.get("pushed_at"),
-                    "source": "pushed",
-                }
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        latest = all_items(
+            self._table.scan,
+            FilterExpression="begins_with(pk, :p) AND sk = :s",
+            ExpressionAttributeValues={":p": f"TEMPLATE#{shop_id}#", ":s": "LATEST"},
+        )
+        for item in latest:
+            rows[item["template_id"]] = {
+                "id": item["template_id"],
+                "version": int(item["version"]),
+                "channels": list(item.get("channels", [])),
+                "pushed_at": item.get("pushed_at"),
+                "source": "pushed",
+            }
         for tid, template in default_templates().items():
             rows.setdefault(
                 tid,

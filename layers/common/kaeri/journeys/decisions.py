@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from kaeri.journeys.store import Journey
 from kaeri.profiles.model import Profile
-from kaeri.scenarios.model import Exit, QuietHours, WaitSpec, parse_duration
-from kaeri.scenarios.timing import defer_past_quiet_hours, next_in_window
+from kaeri.scenarios.model import Exit, QuietHours, WaitSpec
+from kaeri.scenarios.timing import defer_past_quiet_hours, next_in_window, parse_duration
 
 
 def wait_until(spec: WaitSpec, start: datetime, profile: Profile | None, tz: ZoneInfo) -> datetime:

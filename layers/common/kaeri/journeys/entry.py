@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError
 from kaeri.clock import iso
 from kaeri.events import StoredEvent
 from kaeri.journeys.skips import record_skip

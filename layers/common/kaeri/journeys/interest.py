@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, Key, all_items
 from kaeri.clock import iso
 from kaeri.vocabulary import PRODUCT_VIEWED, WISHLIST_ADDED
 
@@ -43,17 +40,11 @@ def interested_customers(
     clients: AwsClients, shop_id: str, product_id: str, since: datetime
 ) -> Iterator[str]:
     """Customers who viewed or wish-listed the product at or after `since` (one index query)."""
-    kwargs: dict[str, Any] = {
-        "IndexName": "by_interest",
-        "KeyConditionExpression": Key("interest_key").eq(f"{shop_id}#{product_id}")
+    for item in all_items(
+        clients.table("customers").query,
+        IndexName="by_interest",
+        KeyConditionExpression=Key("interest_key").eq(f"{shop_id}#{product_id}")
         & Key("interest_at").gte(iso(since)),
-        "ProjectionExpression": "customer_id",
-    }
-    table = clients.table("customers")
-    while True:
-        resp = table.query(**kwargs)
-        for item in resp.get("Items", []):
-            yield item["customer_id"]
-        if "LastEvaluatedKey" not in resp:
-            return
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        ProjectionExpression="customer_id",
+    ):
+        yield item["customer_id"]

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError
 from kaeri.journeys.audience import date_matches, plan
 from kaeri.journeys.entry import enter
 from kaeri.journeys.store import JourneyStore

@@ -11,21 +11,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
-
 from kaeri import clock
 from kaeri.aws import AwsClients
 from kaeri.clock import iso, parse_iso
+from kaeri.delivery.log import MessageLog
 from kaeri.delivery.request import SendRequest
 from kaeri.journeys.decisions import exit_reason, quiet_hours_release, wait_until
 from kaeri.journeys.skips import record_skip
 from kaeri.journeys.store import Journey, JourneyStore, pick_variant
 from kaeri.profiles.model import Profile
 from kaeri.scenarios.conditions import evaluate
-from kaeri.scenarios.model import BranchStep, Scenario, SendStep, ShopRules, WaitStep, parse_duration
+from kaeri.scenarios.model import BranchStep, Scenario, SendStep, ShopRules, WaitStep
 from kaeri.scenarios.store import ScenarioStore
-from kaeri.scenarios.timing import local_date_key, next_local_midnight, zone
+from kaeri.scenarios.timing import local_date_key, next_local_midnight, parse_duration, zone
+from kaeri.tracking.store import EventStore
 
 STATE_KEYS = ("shop_id", "customer_id", "scenario_id", "scenario_version", "entry_key", "journey_id")
 NOT_COUNTED = frozenset({"skipped", "failed"})
@@ -40,6 +39,8 @@ class StepChecker:
         self.clients = clients
         self.journeys = JourneyStore(clients)
         self.scenarios = ScenarioStore(clients)
+        self.messages = MessageLog(clients.table("messages"))
+        self.events = EventStore(clients)
 
     # ------------------------------------------------------------ the walk
 
@@ -203,18 +204,8 @@ class StepChecker:
                 return
 
     def _exit_events_since(self, journey: Journey) -> list[str]:
-        resp = self.clients.table("events").query(
-            IndexName="by_identity",
-            KeyConditionExpression=Key("identity").eq(f"{journey.shop_id}#{journey.customer_id}")
-            & Key("ts_mid").gt(iso(journey.trigger_at)),
-            ProjectionExpression="#e, message_id",
-            ExpressionAttributeNames={"#e": "event"},
-        )
-        return [
-            i["event"]
-            for i in resp.get("Items", [])
-            if i.get("event") and i.get("message_id") != journey.trigger_message_id
-        ]
+        names = self.events.names_after(journey.shop_id, journey.customer_id, journey.trigger_at)
+        return [name for name, message_id in names if message_id != journey.trigger_message_id]
 
     def capped_channels(
         self, journey: Journey, rules: ShopRules, channels: Sequence[str], now: datetime
@@ -224,14 +215,9 @@ class StepChecker:
         if not caps:
             return []
         longest = max(parse_duration(c.per) for c in caps)
-        resp = self.clients.table("messages").query(
-            IndexName="by_customer",
-            KeyConditionExpression=Key("customer_key").eq(f"{journey.shop_id}#{journey.customer_id}")
-            & Key("created_at").gte(iso(now - longest)),
-        )
         recent = [
             i
-            for i in resp.get("Items", [])
+            for i in self.messages.of_customer_since(journey.shop_id, journey.customer_id, now - longest)
             if i.get("status") not in NOT_COUNTED and i.get("purpose", "marketing") == "marketing"
         ]
         capped: list[str] = []
@@ -247,19 +233,6 @@ class StepChecker:
     def _reserve_daily(self, shop_id: str, rules: ShopRules, now: datetime) -> bool:
         """Count one marketing send against today's shop-wide limit; False when the limit is reached."""
         day = local_date_key(now, zone(rules.timezone))
-        try:
-            self.clients.table("config").update_item(
-                Key={"pk": f"SHOP#{shop_id}", "sk": f"SENT#{day}"},
-                UpdateExpression="ADD sent :one SET expires_at = :exp",
-                ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
-                ExpressionAttributeValues={
-                    ":one": 1,
-                    ":limit": rules.daily_limit,
-                    ":exp": int((now + timedelta(days=3)).timestamp()),
-                },
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        assert rules.daily_limit is not None
+        expires_at = int((now + timedelta(days=3)).timestamp())
+        return self.scenarios.reserve_daily_send(shop_id, day, rules.daily_limit, expires_at)

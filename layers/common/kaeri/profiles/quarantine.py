@@ -16,10 +16,8 @@ import builtins
 import logging
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from kaeri import clock
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, BotoCoreError, ClientError, Key, all_items
 from kaeri.clock import iso
 from kaeri.events import from_dynamo
 
@@ -92,17 +90,8 @@ class Quarantine:
 
     def list(self, shop_id: str) -> list[dict[str, Any]]:
         """Quarantined events of a shop, with their stored item (DynamoDB types) under "event"."""
-        from boto3.dynamodb.conditions import Key
-
         condition = Key("pk").eq(f"{shop_id}#{QUARANTINE}") & Key("sk").begins_with(PREFIX)
-        query: dict[str, Any] = {"KeyConditionExpression": condition}
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._table.query(**query)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(all_items(self._table.query, KeyConditionExpression=condition))
 
     def summary(self, shop_id: str) -> builtins.list[dict[str, Any]]:
         return [

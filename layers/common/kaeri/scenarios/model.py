@@ -22,20 +22,12 @@ from pydantic import (
     model_validator,
 )
 
+from kaeri.scenarios.cron import Cron
+from kaeri.scenarios.timing import parse_duration
 from kaeri.vocabulary import ORDER_COMPLETED, Channel
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """'1h', '30m', '2d', '1d12h' -> timedelta."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
-    if not match or not any(match.groups()):
-        raise ValueError(f"'{text}' is not a duration like 30m, 1h, 2d or 1d12h")
-    d, h, m, s = (int(g or 0) for g in match.groups())
-    return timedelta(days=d, hours=h, minutes=m, seconds=s)
 
 
 def _duration(value: str) -> str:
@@ -55,11 +47,6 @@ def _hhmm(value: str) -> str:
     if not isinstance(value, str) or not _HHMM.match(value):
         raise ValueError(f"'{value}' is not a local time HH:MM (00:00-23:59)")
     return value
-
-
-def hhmm_minutes(value: str) -> int:
-    hours, minutes = value.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 class _Strict(BaseModel):
@@ -278,11 +265,7 @@ class ScheduleTrigger(_Strict):
         text = value.strip()
         if text.startswith("cron(") and text.endswith(")"):
             text = text[5:-1].strip()
-        fields = text.split()
-        if len(fields) != 6:
-            raise ValueError(f"'{value}' needs 6 fields: minutes hours day-of-month month day-of-week year")
-        if fields[2] != "?" and fields[4] != "?":
-            raise ValueError("one of day-of-month and day-of-week must be '?'")
+        Cron.parse(text)  # ranges, names, '?', L/W/# as EventBridge Scheduler reads them
         return text
 
     @field_validator("timezone")
@@ -495,8 +478,14 @@ class Reentry(_Strict):
 
 
 class Goal(_Strict):
+    """What counts as a conversion for a scenario and for how long after a touch (or entry)."""
+
     event: str = ORDER_COMPLETED
     attribution_days: int = Field(default=5, ge=1, le=90)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.attribution_days)
 
 
 class Scenario(_Strict):

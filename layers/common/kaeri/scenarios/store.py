@@ -16,10 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError, Key, all_items, condition_failed
 from kaeri.clock import iso, now
 from kaeri.scenarios.model import Scenario, ShopRules
 
@@ -62,6 +59,21 @@ class ScenarioStore:
 
     # ------------------------------------------------------------ scenarios
 
+    def reserve_daily_send(self, shop_id: str, day: str, limit: int, expires_at: int) -> bool:
+        """Count one marketing send against the shop's limit for a local day; False when it is reached."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"SHOP#{shop_id}", "sk": f"SENT#{day}"},
+                UpdateExpression="ADD sent :one SET expires_at = :exp",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :limit",
+                ExpressionAttributeValues={":one": 1, ":limit": limit, ":exp": expires_at},
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
     def push(self, shop_id: str, scenario: Scenario) -> StoredScenario:
         """Store a new version; the enabled flag is kept; earlier versions stay readable."""
         pk = scenario_pk(shop_id, scenario.id)
@@ -76,7 +88,7 @@ class ScenarioStore:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise RuntimeError(
                     f"{scenario.id}: version {version} was pushed concurrently; push again"
                 ) from None
@@ -128,22 +140,16 @@ class ScenarioStore:
         return scenario
 
     def versions(self, shop_id: str, scenario_id: str) -> list[int]:
-        resp = self._table.query(
+        items = all_items(
+            self._table.query,
             KeyConditionExpression=Key("pk").eq(scenario_pk(shop_id, scenario_id))
             & Key("sk").begins_with("V#"),
             ProjectionExpression="sk",
         )
-        return [int(i["sk"][2:]) for i in resp.get("Items", [])]
+        return [int(i["sk"][2:]) for i in items]
 
     def list(self, shop_id: str) -> list[StoredScenario]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(directory_pk(shop_id))}
-        while True:
-            resp = self._table.query(**kwargs)
-            items.extend(resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        items = all_items(self._table.query, KeyConditionExpression=Key("pk").eq(directory_pk(shop_id)))
         return [_from_item(i, bool(i.get("enabled"))) for i in items]
 
     def enabled(self, shop_id: str, *, cached: bool = True) -> builtins.list[StoredScenario]:

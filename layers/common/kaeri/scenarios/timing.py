@@ -1,11 +1,36 @@
-"""Local-time arithmetic for waits, time windows and quiet hours (pure; UTC in, UTC out)."""
+"""Durations, and local-time arithmetic for waits, time windows and quiet hours (pure; UTC in, UTC out)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kaeri.scenarios.model import hhmm_minutes
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_SHORT = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_ISO = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """The one duration syntax (scenarios, frequency caps, `kaeri clock advance`, the local stack).
+
+    Whole numbers of weeks, days, hours, minutes and seconds, largest unit first: ``30m``, ``2h``,
+    ``1d12h``, ``1w``, ``90s``; or ISO 8601 with the same units: ``PT2H``, ``P1DT2H``, ``P1W``.
+    Case does not matter; zero (``0m``) is allowed; fractions (``1.5h``), negative values, spaces
+    and units out of order are not. docs/scenarios.md ("Durations") states the same rules.
+    """
+    raw = text.strip().upper() if isinstance(text, str) else ""
+    found = _SHORT.match(raw.lower()) or (_ISO.match(raw) if raw not in ("P", "PT") else None)
+    if not raw or not found or not any(found.groups()):
+        raise ValueError(f"'{text}' is not a duration like 30m, 1h, 2d or 1d12h")
+    return timedelta(
+        seconds=sum(int(n) * u for n, u in zip(found.groups(), _UNITS.values(), strict=True) if n)
+    )
+
+
+def hhmm_minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def zone(name: str | None, fallback: str = "Asia/Tokyo") -> ZoneInfo:

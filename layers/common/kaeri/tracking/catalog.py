@@ -13,11 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kaeri import clock
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, TypeDeserializer
 from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.store import EventStore, serialize

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
-from botocore.exceptions import ClientError
-
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, ClientError, Key, TypeSerializer, all_items, condition_failed
+from kaeri.clock import iso
 from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 
@@ -33,9 +32,22 @@ class EventStore:
     """Writes events with the low-level client (thread-safe, unlike boto3 resources)."""
 
     def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
         self._client = clients.dynamodb
         self._table = clients.settings.table("events")
         self._ttl_days = clients.settings.events_ttl_days
+
+    def names_after(self, shop_id: str, customer_id: str, after: datetime) -> list[tuple[str, str]]:
+        """(event name, message id) of a customer's track events stamped after `after`, in time order."""
+        items = all_items(
+            self._clients.table("events").query,
+            IndexName="by_identity",
+            KeyConditionExpression=Key("identity").eq(f"{shop_id}#{customer_id}")
+            & Key("ts_mid").gt(iso(after)),
+            ProjectionExpression="#e, message_id",
+            ExpressionAttributeNames={"#e": "event"},
+        )
+        return [(str(i["event"]), str(i.get("message_id", ""))) for i in items if i.get("event")]
 
     def prepare(self, events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
         """Every event as a DynamoDB item, or InvalidRequest (nothing written) naming what cannot be."""
@@ -64,7 +76,7 @@ class EventStore:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
         return True
