@@ -53,7 +53,7 @@ DEMO_ARGS ?= --days 120 --customers 200 --serve
 demo: setup
 	$(BIN)/kaeri demo $(DEMO_ARGS)
 
-test: setup
+test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
 test-fast: setup
@@ -62,9 +62,12 @@ test-fast: setup
 bench: setup
 	$(BIN)/python -m bench
 
+# ruff (lint with a complexity limit, and format), mypy --strict on the runtime package, mypy on the tooling.
 lint: setup
 	$(BIN)/ruff check layers tools functions infra tests bench
 	$(BIN)/ruff format --check layers tools functions infra tests bench
+	$(BIN)/mypy --strict -p kaeri
+	$(BIN)/mypy -p kaeri_ops
 
 synth: setup
 	$(BIN)/python infra/app.py

@@ -45,40 +45,54 @@ def _pairs(actions: tuple[str, ...], *resources: str) -> set[tuple[str, str]]:
 
 
 def _resource_token(resource: object, template: dict, log_group: str) -> str:
-    resources = template["Resources"]
     flat = flatten_reference(resource)
-    for logical, props in resources.items():
-        if props["Type"] == "AWS::DynamoDB::Table":
-            name = props["Properties"]["TableName"].removeprefix("kaeri-")
-            if flat == f"<{logical}.Arn>":
-                return f"table:{name}"
-            if flat == f"<{logical}.Arn>/index/*":
-                return f"table:{name}/index"
-            if flat == f"<{logical}.StreamArn>":
-                return f"stream:{name}"
-        if (
-            props["Type"] == "AWS::S3::Bucket"
-            and logical.startswith("ReportsBucket")
-            and flat == f"<{logical}.Arn>/*"
-        ):
-            return "bucket:reports"
-        if props["Type"] == "AWS::S3::Bucket" and logical.startswith("ArchiveBucket"):
-            if flat in (f"<{logical}.Arn>", f"<{logical}.Arn>/*"):
-                return "bucket:archive"
-            if flat == f"<{logical}.Arn>/athena-results/*":
-                return "bucket:archive-results"
+    for logical, props in template["Resources"].items():
+        token = _built_resource_token(flat, logical, props)
+        if token:
+            return token
+    return _named_resource_token(flat, log_group)
+
+
+def _built_resource_token(flat: str, logical: str, props: dict) -> str | None:
+    """The token of a reference to a table, stream, index or bucket of the template, if it is one."""
+    if props["Type"] == "AWS::DynamoDB::Table":
+        name = props["Properties"]["TableName"].removeprefix("kaeri-")
+        forms = {
+            f"<{logical}.Arn>": f"table:{name}",
+            f"<{logical}.Arn>/index/*": f"table:{name}/index",
+            f"<{logical}.StreamArn>": f"stream:{name}",
+        }
+        return forms.get(flat)
+    if props["Type"] == "AWS::S3::Bucket" and logical.startswith("ReportsBucket"):
+        return "bucket:reports" if flat == f"<{logical}.Arn>/*" else None
+    if props["Type"] == "AWS::S3::Bucket" and logical.startswith("ArchiveBucket"):
+        forms = {
+            f"<{logical}.Arn>": "bucket:archive",
+            f"<{logical}.Arn>/*": "bucket:archive",
+            f"<{logical}.Arn>/athena-results/*": "bucket:archive-results",
+        }
+        return forms.get(flat)
+    return None
+
+
+# ARNs built from names (not references), by a fragment each contains.
+_BY_FRAGMENT = (
+    (":secret:kaeri/*/line-channel-access-token-*", "secret:line-tokens"),
+    (":ses:", "ses:identities"),
+    (":glue:", "glue:archive"),
+)
+
+
+def _named_resource_token(flat: str, log_group: str) -> str:
     if flat == f"<{log_group}.Arn>":
         return "log-group:own"
     if flat == "*":
         return "*"
-    if ":secret:kaeri/*/line-channel-access-token-*" in flat:
-        return "secret:line-tokens"
-    if ":ses:" in flat:
-        return "ses:identities"
+    for fragment, token in _BY_FRAGMENT:
+        if fragment in flat:
+            return token
     if ":athena:" in flat and ":workgroup/" in flat:
         return "athena:archive"
-    if ":glue:" in flat:
-        return "glue:archive"
     if ":lambda:" in flat and flat.endswith(":function:kaeri-recommend-nightly"):
         return "function:recommend-nightly"
     for prefix, token in NAMED.items():

@@ -67,21 +67,23 @@ def _path_tokens(path: str) -> tuple[bool, list[str | int]]:
     return context, tokens
 
 
+def _child(value: Any, token: str | int) -> Any:
+    """The list element or object member `token` names, or _MISSING."""
+    if isinstance(token, int):
+        if isinstance(value, list) and -len(value) <= token < len(value):
+            return value[token]
+    elif isinstance(value, dict) and token in value:
+        return value[token]
+    return _MISSING
+
+
 def get_path(data: Any, path: str, context: Any = None, *, strict: bool = True) -> Any:
     """The value at `path` ($ for data, $$ for the context object); States.Runtime if absent (strict)."""
     is_context, tokens = _path_tokens(path)
     value = context if is_context else data
     for token in tokens:
-        if (
-            isinstance(token, int)
-            and isinstance(value, list)
-            and -len(value) <= token < len(value)
-            or isinstance(token, str)
-            and isinstance(value, dict)
-            and token in value
-        ):
-            value = value[token]
-        else:
+        value = _child(value, token)
+        if value is _MISSING:
             if strict:
                 raise AslError("States.Runtime", f"the JSONPath {path!r} could not be found in the input")
             return _MISSING

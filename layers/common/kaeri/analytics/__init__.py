@@ -3,6 +3,7 @@
 Pure Python on purpose (no numpy): the nightly report runs in the evaluate function.
 """
 
-from kaeri.analytics.records import Dataset, Engagement, Goal, Journey, Message, Order
+from kaeri.analytics.records import Dataset, Engagement, Journey, Message, Order
+from kaeri.scenarios.model import Goal
 
 __all__ = ["Dataset", "Engagement", "Goal", "Journey", "Message", "Order"]

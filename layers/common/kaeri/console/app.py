@@ -152,7 +152,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
                 raise BadRequest(translator(signed.marketer.language)("error.csrf"))
         return signed, fields
 
-    def page(name: str, signed: Signed | None, status: int = 200, **values: Any) -> Response:
+    def page(name: str, signed: Signed | None, status: int = 200, **values: Any) -> Response[str]:
         language = signed.marketer.language if signed else "ja"
         context = {
             "t": translator(language),
@@ -179,15 +179,15 @@ def build_app(console: Console) -> APIGatewayRestResolver:
             },
         )
 
-    def see_other(location: str, cookies: list[Cookie] | None = None) -> Response:
+    def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
         return Response(status_code=303, headers={"Location": location}, cookies=cookies or [], body="")
 
     @app.exception_handler(Redirect)
-    def _redirect(exc: Redirect) -> Response:
+    def _redirect(exc: Redirect) -> Response[str]:
         return see_other(exc.location)
 
     @app.exception_handler(NotFound)
-    def _not_found(exc: NotFound) -> Response:
+    def _not_found(exc: NotFound) -> Response[str]:
         value = cookie_value()
         marketer = console.auth.marketer(value) if value else None
         signed = Signed(marketer, value) if marketer else None  # type: ignore[arg-type]
@@ -199,17 +199,17 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.exception_handler(BadRequest)
-    def _bad_request(exc: BadRequest) -> Response:
+    def _bad_request(exc: BadRequest) -> Response[str]:
         return Response(status_code=400, content_type="text/plain; charset=utf-8", body=str(exc))
 
     @app.not_found
-    def _no_route(exc: Exception) -> Response:
+    def _no_route(exc: Exception) -> Response[str]:
         return _not_found(NotFound())
 
     # -------------------------------------------------------------- sign-in
 
     @app.get("/console")
-    def home() -> Response:
+    def home() -> Response[str]:
         signed = signed_in()
         shops = sorted(signed.marketer.shops)
         if len(shops) == 1:
@@ -217,11 +217,11 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return page("shops", signed, shops=shops)
 
     @app.get("/console/login")
-    def login_page() -> Response:
+    def login_page() -> Response[str]:
         return page("login", None, error=None, username="")
 
     @app.post("/console/login")
-    def login() -> Response:
+    def login() -> Response[str]:
         fields = form()
         username, password = fields.get("username", "").strip(), fields.get("password", "")
         t = translator("ja")
@@ -242,7 +242,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return see_other(console.url(""), [cookie])
 
     @app.post("/console/logout")
-    def logout() -> Response:
+    def logout() -> Response[str]:
         cookie = Cookie(
             SESSION_COOKIE,
             "",
@@ -255,7 +255,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return see_other(console.url("/login"), [cookie])
 
     @app.get("/console/static/<name>")
-    def static(name: str) -> Response:
+    def static(name: str) -> Response[str]:
         suffix = "." + name.rpartition(".")[2]
         if "/" in name or ".." in name or suffix not in STATIC_TYPES:
             raise NotFound()
@@ -297,7 +297,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return getattr(found, "currency", None) or "JPY"
 
     @app.get("/console/shops/<shop_id>")
-    def scenarios(shop_id: str) -> Response:
+    def scenarios(shop_id: str) -> Response[str]:
         signed, _ = shop(shop_id)
         since, until = window(clock.now())
         stored = sorted(scenario_store().list(shop_id), key=lambda s: s.id)
@@ -321,7 +321,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.post("/console/shops/<shop_id>/scenarios/<scenario_id>/enabled")
-    def set_enabled(shop_id: str, scenario_id: str) -> Response:
+    def set_enabled(shop_id: str, scenario_id: str) -> Response[str]:
         from kaeri.delivery.template_store import TemplateStore, missing_templates
 
         signed, fields = shop(shop_id, post=True)
@@ -348,7 +348,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         problems: list[Any] | None = None,
         notice: str = "",
         alert: str = "",
-    ) -> Response:
+    ) -> Response[str]:
         from kaeri.scenarios.source import to_yaml
 
         t = translator(signed.marketer.language)
@@ -386,13 +386,13 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.get("/console/shops/<shop_id>/scenarios/<scenario_id>")
-    def scenario(shop_id: str, scenario_id: str) -> Response:
+    def scenario(shop_id: str, scenario_id: str) -> Response[str]:
         signed, _ = shop(shop_id)
         version = query("version")
         stored = stored_or_404(shop_id, scenario_id, int(version) if version.isdigit() else None)
         return scenario_page(signed, shop_id, stored)
 
-    def save(signed: Signed, shop_id: str, current: Any, text: str | None, data: Any) -> Response:
+    def save(signed: Signed, shop_id: str, current: Any, text: str | None, data: Any) -> Response[str]:
         """Validate like `kaeri scenarios push`, then store a new version (running journeys keep theirs)."""
         from kaeri.delivery.template_store import TemplateStore, missing_templates
         from kaeri.scenarios.source import Problem, ScenarioError, load_text, parse_scenario, to_yaml
@@ -440,20 +440,20 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.post("/console/shops/<shop_id>/scenarios/<scenario_id>/yaml")
-    def save_yaml(shop_id: str, scenario_id: str) -> Response:
+    def save_yaml(shop_id: str, scenario_id: str) -> Response[str]:
         signed, fields = shop(shop_id, post=True)
         current = stored_or_404(shop_id, scenario_id)
         return save(signed, shop_id, current, fields.get("yaml", ""), None)
 
     @app.post("/console/shops/<shop_id>/scenarios/<scenario_id>/form")
-    def save_form(shop_id: str, scenario_id: str) -> Response:
+    def save_form(shop_id: str, scenario_id: str) -> Response[str]:
         signed, fields = shop(shop_id, post=True)
         current = stored_or_404(shop_id, scenario_id)
         fields.pop("csrf", None)
         return save(signed, shop_id, current, None, FormEdit(fields).apply(current.scenario))
 
     @app.get("/console/shops/<shop_id>/scenarios/<scenario_id>/audience")
-    def audience(shop_id: str, scenario_id: str) -> Response:
+    def audience(shop_id: str, scenario_id: str) -> Response[str]:
         from kaeri.journeys.reach import audience_now
 
         signed, _ = shop(shop_id)
@@ -512,7 +512,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         status: int = 200,
         notice: str = "",
         error: str = "",
-    ) -> Response:
+    ) -> Response[str]:
         from kaeri.delivery.preview import PreviewError, preview_message
         from kaeri.journeys.preview import preview
         from kaeri.scenarios.timing import zone
@@ -564,13 +564,13 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.get("/console/shops/<shop_id>/scenarios/<scenario_id>/preview")
-    def preview_route(shop_id: str, scenario_id: str) -> Response:
+    def preview_route(shop_id: str, scenario_id: str) -> Response[str]:
         signed, _ = shop(shop_id)
         stored = stored_or_404(shop_id, scenario_id)
         return preview_page(signed, shop_id, stored, query("customer"))
 
     @app.post("/console/shops/<shop_id>/scenarios/<scenario_id>/test-send")
-    def test_send(shop_id: str, scenario_id: str) -> Response:
+    def test_send(shop_id: str, scenario_id: str) -> Response[str]:
         import uuid
 
         from kaeri.delivery.request import SendRequest
@@ -618,7 +618,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         return TemplateStore(console.clients.table("config"))
 
     @app.get("/console/shops/<shop_id>/templates")
-    def templates(shop_id: str) -> Response:
+    def templates(shop_id: str) -> Response[str]:
         signed, _ = shop(shop_id)
         return page("templates", signed, shop_id=shop_id, rows=template_store().list(shop_id))
 
@@ -632,7 +632,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         status: int = 200,
         notice: str = "",
         error: str = "",
-    ) -> Response:
+    ) -> Response[str]:
         from kaeri.delivery.preview import PreviewError, preview_source
 
         rendered, render_error = None, ""
@@ -657,7 +657,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.get("/console/shops/<shop_id>/templates/<template_id>")
-    def template(shop_id: str, template_id: str) -> Response:
+    def template(shop_id: str, template_id: str) -> Response[str]:
         from kaeri.delivery.template_store import TemplateNotFound
         from kaeri.delivery.templates_engine import to_source
 
@@ -677,7 +677,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.post("/console/shops/<shop_id>/templates/<template_id>")
-    def save_template(shop_id: str, template_id: str) -> Response:
+    def save_template(shop_id: str, template_id: str) -> Response[str]:
         from kaeri.delivery.templates_engine import TemplateCompileError, parse
 
         signed, fields = shop(shop_id, post=True)
@@ -718,7 +718,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
     # -------------------------------------------------------------- report and message log
 
     @app.get("/console/shops/<shop_id>/report")
-    def report(shop_id: str) -> Response:
+    def report(shop_id: str) -> Response[str]:
         from kaeri.analytics.report import f2_curves_svg
 
         signed, _ = shop(shop_id)
@@ -748,7 +748,7 @@ def build_app(console: Console) -> APIGatewayRestResolver:
         )
 
     @app.get("/console/shops/<shop_id>/messages")
-    def messages(shop_id: str) -> Response:
+    def messages(shop_id: str) -> Response[str]:
         from kaeri.delivery.outbox import list_outbox
 
         signed, _ = shop(shop_id)

@@ -38,7 +38,7 @@ def trigger_text(scenario: Scenario) -> str:
 def condition_text(condition: Any) -> str:
     if condition is None:
         return ""
-    return condition.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True)
+    return str(condition.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True))
 
 
 def timeline(scenario: Scenario, t: Any) -> list[TimelineItem]:
@@ -64,19 +64,19 @@ def timeline(scenario: Scenario, t: Any) -> list[TimelineItem]:
                 detail.append(t("scenario.window", start=spec.window.start, end=spec.window.end))
             items.append(TimelineItem("wait", step.id, t("scenario.wait"), detail))
         elif isinstance(step, SendStep):
-            spec = step.send
-            detail = [" → ".join(spec.channels), spec.template]
-            if spec.variants:
-                variants = ", ".join(f"{v.id}:{v.template}×{v.weight}" for v in spec.variants)
+            send = step.send
+            detail = [" → ".join(send.channels), send.template]
+            if send.variants:
+                variants = ", ".join(f"{v.id}:{v.template}×{v.weight}" for v in send.variants)
                 detail.append(t("scenario.variants", variants=variants))
-            if spec.purpose != "marketing":
-                detail.append(spec.purpose)
+            if send.purpose != "marketing":
+                detail.append(send.purpose)
             items.append(TimelineItem("send", step.id, t("scenario.send"), detail))
         elif isinstance(step, BranchStep):
-            spec = step.branch
+            branch = step.branch
             detail = [
-                condition_text(spec.if_),
-                t("scenario.branch_to", then=spec.then, else_=spec.else_ or t("scenario.next")),
+                condition_text(branch.if_),
+                t("scenario.branch_to", then=branch.then, else_=branch.else_ or t("scenario.next")),
             ]
             items.append(TimelineItem("branch", step.id, t("scenario.branch"), detail))
     exits = [*scenario.exit.when, *scenario.exit.events]

@@ -226,8 +226,7 @@ def _field(payload: dict[str, Any], name: str, required: bool = True) -> Any:
 
 def stack_signing_secret(clients: Any) -> str:
     """The signing secret of the stack `clients` talk to (links, unsubscribe and customer tokens)."""
-    settings = clients.settings
-    return signing_secret(settings, clients.secretsmanager if settings.link_signing_secret_name else None)
+    return signing_secret(clients.settings, clients.secretsmanager)
 
 
 def signing_secret(settings: Any, secretsmanager: Any | None = None, max_age: int = SECRET_MAX_AGE) -> str:

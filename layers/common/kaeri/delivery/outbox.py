@@ -37,8 +37,8 @@ FIELDS = (
 
 def list_outbox(
     messages_table: Any, shop_id: str, limit: int = 20, include_skipped: bool = False
-) -> list[dict]:
-    rows: list[dict] = []
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "IndexName": "by_shop_time",
         "KeyConditionExpression": Key("shop_id").eq(shop_id),

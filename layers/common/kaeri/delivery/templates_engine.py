@@ -366,9 +366,8 @@ def _with_deadline(seconds: float, fn: Callable[[], _T]) -> _T:
 # File format -----------------------------------------------------------------------------------
 
 
-def parse(text: str, source: str = "<template>") -> Template:
-    """Parse and compile a template file; raises TemplateCompileError naming the file line."""
-    lines = text.splitlines()
+def _front_matter(lines: list[str], source: str) -> tuple[dict[str, Any], int]:
+    """The YAML between the opening '---' lines, and the index of the closing one."""
     if not lines or lines[0].strip() != "---":
         raise TemplateCompileError(source, 1, "a template starts with YAML front matter between '---' lines")
     try:
@@ -384,7 +383,13 @@ def parse(text: str, source: str = "<template>") -> Template:
         raise TemplateCompileError(source, 2, "front matter must be a mapping")
     if isinstance(meta.get("channels"), str):
         meta["channels"] = [meta["channels"]]
+    return meta, end
 
+
+def _sections(
+    lines: list[str], end: int, source: str
+) -> tuple[dict[str, dict[str, list[str]]], dict[str, int]]:
+    """The '=== <locale> <part>' sections after the front matter, and the line each body starts on."""
     sections: dict[str, dict[str, list[str]]] = {}
     starts: dict[str, int] = {}
     current: list[str] | None = None
@@ -408,6 +413,14 @@ def parse(text: str, source: str = "<template>") -> Template:
                 )
             continue
         current.append(line)
+    return sections, starts
+
+
+def parse(text: str, source: str = "<template>") -> Template:
+    """Parse and compile a template file; raises TemplateCompileError naming the file line."""
+    lines = text.splitlines()
+    meta, end = _front_matter(lines, source)
+    sections, starts = _sections(lines, end, source)
     if not sections:
         raise TemplateCompileError(source, end + 2, "no body sections ('=== ja subject', '=== ja html', ...)")
     try:

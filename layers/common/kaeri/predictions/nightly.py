@@ -303,8 +303,8 @@ def run_shop(
                     result.customers_with_recs += 1
             put(popular_key(shop_id), [(p, s, "popular") for p, s in popular])
             result.popular_items = len(popular)
-            for category, pairs in by_category.items():
-                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in pairs])
+            for category, ranked in by_category.items():
+                put(popular_key(shop_id, category), [(p, s, "popular") for p, s in ranked])
             result.categories = len(by_category)
             for item, partners in model.together.items():
                 put(

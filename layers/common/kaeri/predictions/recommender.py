@@ -190,7 +190,7 @@ def _epoch_seconds(values: Sequence[datetime | str | float]) -> Array:
         elif isinstance(value, str):
             out[n] = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
         else:
-            out[n] = float(value)  # type: ignore[arg-type]
+            out[n] = float(value)
     return out
 
 
@@ -215,7 +215,9 @@ def _sum_pairs(
     inv = inv.ravel()
 
     def decayed(half_life: float) -> Array:
-        return np.bincount(inv, weights=kind_w * np.power(0.5, age / half_life), minlength=uniq.size)
+        # A weighted bincount is float64 (numpy's stubs say int).
+        weights = kind_w * np.power(0.5, age / half_life)
+        return np.asarray(np.bincount(inv, weights=weights, minlength=uniq.size), dtype=np.float64)
 
     last_age = np.full(uniq.size, np.inf)
     np.minimum.at(last_age, inv, age)
@@ -439,7 +441,8 @@ class Ranker:
     trained_positives: int = 0
 
     def score(self, x: NDArray[np.floating]) -> Array:
-        return self.coef[0] + np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
+        products = np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
+        return np.asarray(self.coef[0] + products, dtype=np.float64)
 
     def weights(self) -> dict[str, float]:
         return {"intercept": float(self.coef[0])} | dict(
@@ -684,7 +687,9 @@ def fit_pairs(
     last_age = (pairs.last_age if pairs.last_age is not None else np.zeros(pu.size))[order]
 
     # Popularity: decayed weight of distinct customers, and per-item repeat rate (smoothed).
-    popularity = np.bincount(pi, weights=np.minimum(weight, 1.0), minlength=n_items)
+    popularity = np.asarray(
+        np.bincount(pi, weights=np.minimum(weight, 1.0), minlength=n_items), dtype=np.float64
+    )
     buyers = np.bincount(pi[bought >= 1], minlength=n_items).astype(np.float64)
     rebuyers = np.bincount(pi[bought >= 2], minlength=n_items).astype(np.float64)
     base = rebuyers.sum() / max(buyers.sum(), 1.0)

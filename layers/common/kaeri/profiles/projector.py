@@ -321,26 +321,42 @@ def _apply_cancel_or_refund(state: ProfileState, event: StoredEvent) -> None:
         _refund(state, order_id, amount)
 
 
+def _apply_view(profile: Profile, event: StoredEvent, product_id: str) -> None:
+    """The product on top of recently viewed (the later of two views of it wins, whatever the order)."""
+    props = event.properties
+    viewed = ViewedProduct(
+        product_id=product_id,
+        name=_text(props.get("name")),
+        category=_text(props.get("category")),
+        price=_decimal(props.get("price")),
+        url=_text(props.get("url")),
+        image_url=_text(props.get("image_url")),
+        at=event.timestamp,
+    )
+    others = [p for p in profile.recently_viewed if p.product_id != product_id]
+    previous = next((p for p in profile.recently_viewed if p.product_id == product_id), None)
+    keep = viewed if previous is None or _view_key(previous) <= _view_key(viewed) else previous
+    profile.recently_viewed = sorted([keep, *others], key=lambda p: (p.at, p.product_id), reverse=True)[
+        :RECENTLY_VIEWED_MAX
+    ]
+
+
+def _apply_checkout(projection: dict[str, Any], props: dict[str, Any], at: str) -> None:
+    """The checkout's lines replace the cart."""
+    pr.cart_reset(projection, at)
+    for i, product in enumerate(_products(props)):
+        if isinstance(product, dict) and (product.get("product_id") or product.get("sku")):
+            line_id = str(product.get("product_id") or product.get("sku"))
+            data = pr.line_data(product)
+            pr.cart_add(projection, line_id, f"{at}|{i:04d}", _quantity(product.get("quantity")), data)
+
+
 def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> None:
     profile, props, name = state.profile, event.properties, event.event
     product_id = str(props.get("product_id") or props.get("sku") or "") or None
     projection, at = _projection(state), _stamp(event)
     if name == v.PRODUCT_VIEWED and product_id:
-        viewed = ViewedProduct(
-            product_id=product_id,
-            name=_text(props.get("name")),
-            category=_text(props.get("category")),
-            price=_decimal(props.get("price")),
-            url=_text(props.get("url")),
-            image_url=_text(props.get("image_url")),
-            at=event.timestamp,
-        )
-        others = [p for p in profile.recently_viewed if p.product_id != product_id]
-        previous = next((p for p in profile.recently_viewed if p.product_id == product_id), None)
-        keep = viewed if previous is None or _view_key(previous) <= _view_key(viewed) else previous
-        profile.recently_viewed = sorted([keep, *others], key=lambda p: (p.at, p.product_id), reverse=True)[
-            :RECENTLY_VIEWED_MAX
-        ]
+        _apply_view(profile, event, product_id)
     elif name == v.PRODUCT_ADDED and product_id:
         pr.cart_add(projection, product_id, at, _quantity(props.get("quantity")), pr.line_data(props))
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
@@ -348,12 +364,7 @@ def _apply_track(state: ProfileState, event: StoredEvent, outcome: Outcome) -> N
         pr.cart_remove(projection, product_id, at, max(_int(props.get("quantity"), 0), 0))
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
     elif name == v.CHECKOUT_STARTED and _products(props):
-        pr.cart_reset(projection, at)  # the checkout's lines replace the cart
-        for i, product in enumerate(_products(props)):
-            if isinstance(product, dict) and (product.get("product_id") or product.get("sku")):
-                line_id = str(product.get("product_id") or product.get("sku"))
-                data = pr.line_data(product)
-                pr.cart_add(projection, line_id, f"{at}|{i:04d}", _quantity(product.get("quantity")), data)
+        _apply_checkout(projection, props, at)
         profile.cart_updated_at = _latest(profile.cart_updated_at, event.timestamp)
     elif name == v.ORDER_COMPLETED:
         _apply_order(state, event)

@@ -130,4 +130,4 @@ def load_text(text: str, source: str = "scenario") -> Scenario:
 def to_yaml(scenario: Scenario, *, concise: bool = False) -> str:
     """YAML for a stored scenario; concise leaves out unset (null) fields, as a person writes it."""
     data = json.loads(scenario.model_dump_json(by_alias=True, exclude_defaults=False, exclude_none=concise))
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    return str(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
