@@ -226,7 +226,9 @@ def test_keys_are_fetched_once_and_kept(cognito):
         fetched.append(url)
         return _fetch(url)
 
-    auth = ConsoleAuth(idp, pool, client, jwks_url=default_jwks_url(pool), fetch_json=counting)
+    auth = ConsoleAuth(
+        idp, pool, client, jwks_url=default_jwks_url(pool), fetch_json=counting, signing_secret="s"
+    )
     cookie = auth.sign_in("aiko", PASSWORD)
     for _ in range(5):
         assert auth.marketer(cookie) is not None
@@ -242,7 +244,9 @@ def test_no_keys_means_no_session(cognito):
     def unreachable(url: str) -> dict:
         raise OSError("connection refused")
 
-    auth = ConsoleAuth(idp, pool, client, jwks_url=default_jwks_url(pool), fetch_json=unreachable)
+    auth = ConsoleAuth(
+        idp, pool, client, jwks_url=default_jwks_url(pool), fetch_json=unreachable, signing_secret="s"
+    )
     assert auth.marketer(cookie) is None
 
 

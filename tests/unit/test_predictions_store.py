@@ -62,6 +62,10 @@ def test_functions_other_than_recommend_do_not_import_numpy(function):
         "AWS_DEFAULT_REGION": "ap-northeast-1",
         "AWS_REGION": "ap-northeast-1",
         "KAERI_API_URL": "https://api.kaeri.test",  # set on every deployed function
+        # The console's own required settings (its deployed environment names them too).
+        "KAERI_CONSOLE_USER_POOL_ID": "ap-northeast-1_test",
+        "KAERI_CONSOLE_CLIENT_ID": "console-client",
+        "KAERI_LINK_SIGNING_SECRET_NAME": "kaeri/link-signing",
         "PATH": "/usr/bin:/bin",
     }
     # When the handler module is imported; then numpy stays out of the process

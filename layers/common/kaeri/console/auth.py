@@ -120,7 +120,7 @@ class ConsoleAuth:
         *,
         jwks_url: str,
         clock: Callable[[], float] = time.time,
-        signing_secret: str | None = None,
+        signing_secret: str | Callable[[], str],
         fetch_json: Callable[[str], dict[str, Any]] = _fetch_json,
         jwks_max_age: float = JWKS_MAX_AGE,
     ) -> None:
@@ -132,27 +132,38 @@ class ConsoleAuth:
         self.jwks_url = jwks_url
         self.issuer = issuer_of(user_pool_id)
         self._clock = clock
-        # CSRF tokens are keyed by the stack's signing secret, so only this stack can mint them.
-        self._csrf_key = hashlib.sha256(b"kaeri-console-csrf\0" + (signing_secret or "").encode()).digest()
+        # CSRF tokens are keyed by the stack's signing secret, so only this stack can mint them; the
+        # secret is read on first use (no network call at import, and none for a page without a form).
+        self._signing_secret = signing_secret
+        self._csrf_key_value: bytes | None = None
         self._fetch = fetch_json
         self._max_age = jwks_max_age
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
+    def _csrf_key(self) -> bytes:
+        if self._csrf_key_value is None:
+            secret = self._signing_secret if isinstance(self._signing_secret, str) else self._signing_secret()
+            if not secret:
+                raise ValueError("the console's CSRF tokens need the stack's signing secret")
+            self._csrf_key_value = hashlib.sha256(b"kaeri-console-csrf\0" + secret.encode()).digest()
+        return self._csrf_key_value
+
     @classmethod
     def from_settings(cls, settings: Any, clients: Any) -> ConsoleAuth:
-        """The console's auth for a stack: pool and client from settings, keyed by the signing secret."""
-        from kaeri.delivery.links import signing_secret
+        """The console's auth for a stack: pool and client from settings (MissingSetting naming any that is
+        not set), CSRF keyed by the stack's signing secret."""
+        from kaeri.delivery.links import stack_signing_secret
 
-        secretsmanager = clients.secretsmanager if settings.link_signing_secret_name else None
+        settings.require("console_user_pool_id", "console_client_id", "link_signing_secret_name")
         pool = settings.console_user_pool_id
         return cls(
             clients.client("cognito-idp"),
             pool,
             settings.console_client_id,
             jwks_url=settings.console_jwks_url or default_jwks_url(pool, settings.aws_endpoint_url),
-            signing_secret=signing_secret(settings, secretsmanager),
+            signing_secret=lambda: stack_signing_secret(clients),
         )
 
     # signing in ---------------------------------------------------------------------------------
@@ -212,7 +223,7 @@ class ConsoleAuth:
 
     def csrf_token(self, cookie_value: str) -> str:
         """The token every state-changing form carries; bound to this session (and this stack)."""
-        digest = hmac.new(self._csrf_key, cookie_value.encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._csrf_key(), cookie_value.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def csrf_valid(self, cookie_value: str | None, token: str | None) -> bool:
