@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml tools/pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup sdk-node browser demo test test-fast bench lint synth clean
+.PHONY: setup sdk-node browser demo console test test-fast bench lint synth clean
 
 $(STAMP): pyproject.toml tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,10 +48,15 @@ setup: $(STAMP) $(NODE_STAMP) sdk-node browser
 # emulation (see docs/measurement.md); the quick start runs the same four months for a 200-customer
 # shop, which finishes in about 2.5 minutes.
 # --serve keeps the demo shop up afterwards and prints the console's URL and its demo marketer's sign-in.
-DEMO_ARGS ?= --days 120 --customers 200 --serve
+DEMO_ARGS ?= --days 120 --customers 200
 
 demo: setup
 	$(BIN)/kaeri demo $(DEMO_ARGS)
+
+# The same demo, then the stack stays up with the marketer console at http://127.0.0.1:8787/console
+# (the demo marketer's sign-in is printed) until Ctrl-C.
+console: setup
+	$(BIN)/kaeri demo $(DEMO_ARGS) --serve
 
 test: lint
 	$(BIN)/python -m pytest -n 2 -q

@@ -116,4 +116,9 @@ def register(app: typer.Typer) -> None:
                 serve_port=8787 if serve else None,
             )
         )
+        if code == 0 and not serve:
+            typer.echo(
+                "The marketer console on this demo's data: `make console` (the same run, then the stack stays up"
+                " at http://127.0.0.1:8787/console with the demo marketer's sign-in printed; docs/console.md)."
+            )
         raise typer.Exit(code)
