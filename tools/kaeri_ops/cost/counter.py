@@ -250,38 +250,54 @@ class CallCounter:
     def _dynamodb(
         self, usage: Usage, operation: str, request: dict[str, Any], parsed: dict[str, Any], before: Any
     ) -> None:
-        failed = "Error" in parsed
         table = request.get("TableName", "")
-        consistent = bool(request.get("ConsistentRead"))
-        if operation in ("PutItem", "UpdateItem", "DeleteItem") and failed:
-            # A write whose condition fails is charged for the item it judged.
+        if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            self._single_write(usage, operation, table, request, "Error" in parsed, before)
+        elif operation == "BatchWriteItem":
+            self._batch_write(usage, request)
+        elif operation == "TransactWriteItems":
+            for entry in request.get("TransactItems") or []:
+                (_kind, body), *_ = entry.items()
+                item = body.get("Item") or body.get("Key") or {}
+                usage.wru[body.get("TableName", "")] += 2 * write_units(
+                    item_size(item)
+                )  # twice: transactional
+        elif operation in ("Query", "Scan"):
+            usage.rru[table] += read_units(
+                self._query_bytes(table, request, parsed), bool(request.get("ConsistentRead"))
+            )
+        else:
+            self._item_reads(usage, operation, table, request, parsed)
+
+    def _single_write(
+        self, usage: Usage, operation: str, table: str, request: dict[str, Any], failed: bool, before: Any
+    ) -> None:
+        if failed:  # a write whose condition fails is charged for the item it judged
             usage.wru[table] += write_units(item_size(before))
         elif operation == "PutItem":
             self._charge_write(usage, table, before, request.get("Item"))
         elif operation == "UpdateItem":
             after = self._lookup(table, request.get("Key")) or request.get("Key")
             self._charge_write(usage, table, before, after)
-        elif operation == "DeleteItem":
+        else:
             self._charge_write(usage, table, before, None)
-        elif operation == "BatchWriteItem":
-            for name, writes in (request.get("RequestItems") or {}).items():
-                for write in writes:
-                    if "PutRequest" in write:
-                        self._charge_write(usage, name, None, write["PutRequest"]["Item"])
-                    else:
-                        self._charge_write(usage, name, write.get("DeleteRequest", {}).get("Key"), None)
-        elif operation == "TransactWriteItems":
-            for entry in request.get("TransactItems") or []:
-                (kind, body), *_ = entry.items()
-                name = body.get("TableName", "")
-                item = body.get("Item") or body.get("Key") or {}
-                units = write_units(item_size(item))
-                usage.wru[name] += 2 * units  # transactional writes cost twice
-        elif operation == "GetItem":
+
+    def _batch_write(self, usage: Usage, request: dict[str, Any]) -> None:
+        for name, writes in (request.get("RequestItems") or {}).items():
+            for write in writes:
+                if "PutRequest" in write:
+                    self._charge_write(usage, name, None, write["PutRequest"]["Item"])
+                else:
+                    self._charge_write(usage, name, write.get("DeleteRequest", {}).get("Key"), None)
+
+    def _item_reads(
+        self, usage: Usage, operation: str, table: str, request: dict[str, Any], parsed: dict[str, Any]
+    ) -> None:
+        if operation == "GetItem":
             item = parsed.get("Item")
             if request.get("ProjectionExpression") and item:
                 item = self._lookup(table, request.get("Key")) or item
-            usage.rru[table] += read_units(item_size(item), consistent)
+            usage.rru[table] += read_units(item_size(item), bool(request.get("ConsistentRead")))
         elif operation == "BatchGetItem":
             for name, items in (parsed.get("Responses") or {}).items():
                 ask = (request.get("RequestItems") or {}).get(name, {})
@@ -290,17 +306,19 @@ class CallCounter:
         elif operation == "TransactGetItems":
             for entry in parsed.get("Responses") or []:
                 usage.rru[table or "transact"] += 2 * read_units(item_size(entry.get("Item")), True)
-        elif operation in ("Query", "Scan"):
-            items = parsed.get("Items") or []
-            sizes = [item_size(i) for i in items]
-            if request.get("ProjectionExpression") and items:
-                full = [self._lookup(table, _key_of(i, ("pk", "sk"))) for i in items]
-                sizes = [item_size(f) if f else s for f, s in zip(full, sizes, strict=True)]
-            read = sum(sizes)
-            unreturned = max(0, int(parsed.get("ScannedCount", len(items))) - len(items))
-            if unreturned:  # filtered out after the read: charged all the same, at the average size
-                read += unreturned * (read // len(items) if items else 1)
-            usage.rru[table] += read_units(read, consistent)
+
+    def _query_bytes(self, table: str, request: dict[str, Any], parsed: dict[str, Any]) -> int:
+        """Bytes a Query or Scan page is charged for: full items read, filtered ones included."""
+        items = parsed.get("Items") or []
+        sizes = [item_size(i) for i in items]
+        if request.get("ProjectionExpression") and items:
+            full = [self._lookup(table, _key_of(i, ("pk", "sk"))) for i in items]
+            sizes = [item_size(f) if f else s for f, s in zip(full, sizes, strict=True)]
+        read = sum(sizes)
+        unreturned = max(0, int(parsed.get("ScannedCount", len(items))) - len(items))
+        if unreturned:  # filtered out after the read: charged all the same, at the average size
+            read += unreturned * (read // len(items) if items else 1)
+        return read
 
     def aws_cpu_in_this_thread(self) -> float:
         """CPU seconds this thread has spent inside counted calls (the emulator's work, locally)."""
