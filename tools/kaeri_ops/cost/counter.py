@@ -116,8 +116,12 @@ class Usage:
     """What one actor (a function, or the stack) asked of AWS."""
 
     calls: Counter = field(default_factory=Counter)  # "service:Operation" -> requests
-    wru: Counter = field(default_factory=Counter)  # table -> write request units (GSIs included)
-    rru: Counter = field(default_factory=Counter)  # table -> read request units
+    wru: defaultdict[str, float] = field(
+        default_factory=lambda: defaultdict(float)
+    )  # table -> write request units (GSIs included)
+    rru: defaultdict[str, float] = field(
+        default_factory=lambda: defaultdict(float)
+    )  # table -> read request units
     bytes_out: Counter = field(default_factory=Counter)  # service -> request body bytes (S3 PUTs)
     aws_seconds: float = 0.0  # wall time spent inside these calls (the emulator's work, locally)
     aws_cpu_seconds: float = 0.0  # CPU time of the calling thread inside them (moto runs in-process)
@@ -240,8 +244,8 @@ class CallCounter:
         size = max(item_size(old), item_size(new))
         usage.wru[table] += write_units(size)
         for keys in self.table_indexes.get(_logical(table), []):
-            in_new = bool(new) and all(k in new for k in keys)
-            in_old = bool(old) and all(k in old for k in keys)
+            in_new = new is not None and bool(new) and all(k in new for k in keys)
+            in_old = old is not None and bool(old) and all(k in old for k in keys)
             if in_new:
                 usage.wru[table] += write_units(item_size(new))
             if in_old and (not in_new or any(old[k] != new[k] for k in keys)):  # type: ignore[index]

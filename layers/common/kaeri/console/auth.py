@@ -96,7 +96,8 @@ def _fetch_json(url: str) -> dict[str, Any]:
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"the JWKS URL must be http(s): {url!r}")
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (scheme checked above)
-        return json.loads(response.read())
+        keys: dict[str, Any] = json.loads(response.read())
+        return keys
 
 
 _REFUSALS = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 from kaeri.delivery.templates_engine import Rendered, RenderError, render
+from kaeri.vocabulary import Channel
 
 
 class PreviewError(RuntimeError):
@@ -87,7 +88,9 @@ def _render_for(delivery: Any, shop_id: str, template: Any, customer_id: str, ch
         catalog=delivery.catalog,
     )
     try:
-        rendered = render(template, channel, context, profile.locale, getattr(shop, "locale", None))
+        rendered = render(
+            template, cast(Channel, channel), context, profile.locale, getattr(shop, "locale", None)
+        )
     except RenderError as exc:
         raise PreviewError(f"render failed: {exc}") from exc
     text = rendered.text or rendered.line or rendered.sms

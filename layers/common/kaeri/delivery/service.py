@@ -281,7 +281,7 @@ class Delivery:
             return SendResult(
                 message_id=outbound.message_id,
                 status="failed",
-                channel=outbound.channel,  # type: ignore[arg-type]
+                channel=outbound.channel,
                 detail=str(exc)[:1000],
             )
         # Accepted: from here on a failure must not lead to a second send, so retry the write hard.
@@ -295,7 +295,7 @@ class Delivery:
         return SendResult(
             message_id=outbound.message_id,
             status="sent",
-            channel=outbound.channel,  # type: ignore[arg-type]
+            channel=outbound.channel,
             provider_message_id=provider_id,
         )
 

@@ -156,7 +156,7 @@ def predict_customers(
                     expected_orders_365d=round(float(expected[365][i]), 6),
                     predicted_value_365d=round(float(expected[365][i] * spend[i]), 2),
                     next_order_at=next_at,
-                    churn_risk=risk,  # type: ignore[arg-type]
+                    churn_risk=risk,
                     computed_at=now,
                 ),
             )
