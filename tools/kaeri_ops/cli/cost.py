@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
             overrides = json.loads(mix.read_text(encoding="utf-8")) if mix else {}
             stated = model.Mix.model_validate(overrides)
         except FileNotFoundError as exc:
-            raise typer.BadParameter(f"no such file: {exc.filename}") from exc
+            raise typer.BadParameter(f"no such file {Path(str(exc.filename)).name} ({exc.filename})") from exc
         except json.JSONDecodeError as exc:
             raise typer.BadParameter(f"{mix} is not JSON: {exc}") from exc
         except ValidationError as exc:
