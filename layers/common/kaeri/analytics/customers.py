@@ -103,12 +103,18 @@ def f2_by_category(all_buyers: list[Buyer], as_of: datetime) -> list[F2Row]:
 def f2_curve(
     group: list[Buyer], as_of: datetime, max_days: int = 90, step: int = 5
 ) -> list[tuple[int, float]]:
-    """(day, share who ordered again within that many days) for the days with eligible buyers."""
+    """(day, share who ordered again within that many days), cumulative over the whole cohort.
+
+    The line stops at the last day every buyer of the cohort has been observed for: past it the share
+    would be of a shrinking subset (the cohort's latest buyers not yet eligible) and could fall, which a
+    cumulative rate never does.
+    """
     points = []
     for days in range(0, max_days + 1, step):
         rate = f2_rate(group, days, as_of)
-        if rate.value is not None:
-            points.append((days, rate.value))
+        if rate.value is None or rate.denominator < len(group):
+            break
+        points.append((days, rate.value))
     return points
 
 

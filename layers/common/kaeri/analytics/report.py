@@ -33,6 +33,13 @@ def _money(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _series_colour(n: int, count: int) -> str:
+    """The palette while it lasts; beyond it, hues spread evenly so no two series share a colour."""
+    if count <= len(PALETTE):
+        return PALETTE[n]
+    return f"hsl({round(360 * n / count)},70%,42%)"
+
+
 def f2_curves_svg(curves: dict[str, list[tuple[int, float]]], width: int = 600, height: int = 280) -> str:
     """One line per first-order cohort: share who ordered again within x days."""
     left, right, top, bottom = 44, 110, 12, 30
@@ -55,7 +62,7 @@ def f2_curves_svg(curves: dict[str, list[tuple[int, float]]], width: int = 600, 
     for n, (cohort, points) in enumerate(curves.items()):
         if not points:
             continue
-        colour = PALETTE[n % len(PALETTE)]
+        colour = _series_colour(n, len(curves))
         path = " ".join(f"{left + pw * d / 90:.1f},{top + ph - ph * v / y_max:.1f}" for d, v in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         ly = top + 14 + 16 * n
