@@ -198,9 +198,9 @@ def test_product_added_with_a_foreign_url_never_becomes_a_redirect(aws, links):
 
 def test_redirect_token_with_cr_lf_or_missing_fields_is_a_404_not_a_5xx(aws, links):
     seed(aws)
-    from kaeri.delivery.links import LinkSigner, RedirectClaim, signing_secret
+    from kaeri.delivery.links import LinkSigner, RedirectClaim, stack_signing_secret
 
-    signer = LinkSigner(signing_secret(aws.settings), aws.settings.api_url)
+    signer = LinkSigner(stack_signing_secret(aws), aws.settings.api_url)
     injected = signer.redirect_token(RedirectClaim(SHOP, "c1", "https://shop.example/\r\nSet-Cookie: s=1"))
     no_customer = signer.mint("u", {"s": SHOP, "ch": "email"})
     no_url = signer.mint("r", {"s": SHOP, "c": "c1"})
