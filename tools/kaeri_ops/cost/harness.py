@@ -310,14 +310,14 @@ def _drive(
     shop_class: Any,
 ) -> UnitFigures:
     warnings: list[str] = []
-    pushed = driver.install(stack, warnings)
+    pushed = driver.install(stack)
     http = driver.Http(stack.api_url, stack.write_key, stack.server_key)
     shop = shop_class(options.customers, options.seed, driver.START, options.days)
-    responder = driver.Responder(stack, http, random.Random(options.seed + 7), warnings)
+    responder = driver.Responder(stack, http, random.Random(options.seed + 7))
     http.catalog(shop.catalog_batch())
     http.batch(shop.history())
     stack.drain()
-    driver.enable(stack, pushed, warnings)
+    driver.enable(stack, pushed)
     # Steady state from here: the import above is a one-off.
     stack.archive.poll_once()
     stack.archive.flush()
