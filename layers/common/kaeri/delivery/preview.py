@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kaeri.delivery.templates_engine import Rendered, RenderError, render
+
+if TYPE_CHECKING:
+    from kaeri.vocabulary import Channel
 
 
 class PreviewError(RuntimeError):
@@ -87,7 +90,10 @@ def _render_for(delivery: Any, shop_id: str, template: Any, customer_id: str, ch
         catalog=delivery.catalog,
     )
     try:
-        rendered = render(template, channel, context, profile.locale, getattr(shop, "locale", None))
+        # checked against template.channels above; the template is untyped here (Any)
+        rendered = render(
+            template, cast("Channel", channel), context, profile.locale, getattr(shop, "locale", None)
+        )
     except RenderError as exc:
         raise PreviewError(f"render failed: {exc}") from exc
     text = rendered.text or rendered.line or rendered.sms

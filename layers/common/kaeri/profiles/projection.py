@@ -149,7 +149,8 @@ def reset_after(state: dict[str, Any], product_id: str, at: str) -> bool:
     not count here (a later-arriving earlier add can outweigh them).
     """
     entry = state["cart"].get(product_id)
-    return max(state["cart_reset"], entry["reset"] if entry else "") > at
+    latest: str = max(state["cart_reset"], entry["reset"] if entry else "")
+    return latest > at
 
 
 def _compact(state: dict[str, Any]) -> None:
