@@ -96,8 +96,10 @@ def _fetch_json(url: str) -> dict[str, Any]:
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"the JWKS URL must be http(s): {url!r}")
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (scheme checked above)
-        keys: dict[str, Any] = json.loads(response.read())
-        return keys
+        data = json.loads(response.read())
+    if not isinstance(data, dict):
+        raise ValueError(f"the JWKS at {url!r} is not a JSON object")
+    return data
 
 
 _REFUSALS = {

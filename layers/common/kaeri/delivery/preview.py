@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from kaeri.delivery.templates_engine import Rendered, RenderError, render
-from kaeri.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from kaeri.vocabulary import Channel
 
 
 class PreviewError(RuntimeError):
@@ -88,8 +90,9 @@ def _render_for(delivery: Any, shop_id: str, template: Any, customer_id: str, ch
         catalog=delivery.catalog,
     )
     try:
+        # checked against template.channels above; the template is untyped here (Any)
         rendered = render(
-            template, cast(Channel, channel), context, profile.locale, getattr(shop, "locale", None)
+            template, cast("Channel", channel), context, profile.locale, getattr(shop, "locale", None)
         )
     except RenderError as exc:
         raise PreviewError(f"render failed: {exc}") from exc

@@ -1,0 +1,248 @@
+"""The console's shared plumbing: the Console settings object, the session cookie, the one tenancy
+guard (`shop`), page rendering and redirects. Route modules (kaeri.console.routes) call these.
+
+The Console serving the current request is set by `bind_console`, a global middleware `build_app`
+installs, and read with `current()`; the request itself is the resolver's current event.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.shared.cookies import Cookie
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from jinja2 import PackageLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from kaeri import clock
+from kaeri.console.auth import SESSION_COOKIE, Marketer
+from kaeri.console.i18n import translator
+
+HTML = "text/html; charset=utf-8"
+
+
+class NotFound(Exception):
+    """Answered 404 with the same page whether the thing is missing or belongs to another shop."""
+
+
+class Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+class BadRequest(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Signed:
+    marketer: Marketer
+    cookie: str
+
+
+_ENV = ImmutableSandboxedEnvironment(
+    loader=PackageLoader("kaeri.console", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _fmt_time(value: datetime | None, zone: tzinfo | None = None) -> str:
+    if value is None:
+        return "–"
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if zone else clock.iso(value)
+
+
+def _money(value: float, currency: str = "JPY") -> str:
+    return f"¥{value:,.0f}" if currency == "JPY" else f"{value:,.2f} {currency}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+_ENV.filters["money"] = _money
+_ENV.filters["pct"] = _pct
+_ENV.filters["when"] = _fmt_time
+
+
+class Console:
+    """Everything a page needs: the AWS clients (injected), the sign-in service and URL settings."""
+
+    def __init__(
+        self,
+        clients: Any,
+        auth: Any,
+        *,
+        secure_cookie: bool = True,
+        prefix: str = "",
+        sign_in_failed: type[Exception] | None = None,
+    ) -> None:
+        self.clients = clients
+        self.auth = auth
+        self._sign_in_failed = sign_in_failed
+        self.secure_cookie = secure_cookie
+        self.prefix = prefix.rstrip("/")
+
+    @property
+    def sign_in_failed(self) -> type[Exception]:
+        """What auth.sign_in raises for a wrong username or password (kaeri.console.auth.SignInFailed)."""
+        if self._sign_in_failed is None:
+            from kaeri.console.auth import SignInFailed
+
+            self._sign_in_failed = SignInFailed
+        return self._sign_in_failed
+
+    def url(self, path: str, **query: Any) -> str:
+        query = {k: v for k, v in query.items() if v not in (None, "")}
+        return f"{self.prefix}/console{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def new_router() -> Router:
+    """A page group's Router (the class aws_lambda_powertools.event_handler.router re-exports)."""
+    return Router()  # type: ignore[no-untyped-call]  # Powertools' Router.__init__ has no annotations
+
+
+# -------------------------------------------------------------- the request being served
+
+_CURRENT: ContextVar[tuple[Console, BaseProxyEvent]] = ContextVar("kaeri_console_request")
+
+
+@contextmanager
+def serving(console: Console, event: BaseProxyEvent) -> Iterator[None]:
+    token = _CURRENT.set((console, event))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def bind_console(console: Console) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[str]]:
+    """A global middleware: the routes of this resolver see `console` through `current()`."""
+
+    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+        with serving(console, app.current_event):
+            return next_middleware(app)
+
+    return middleware
+
+
+def current() -> Console:
+    return _CURRENT.get()[0]
+
+
+def event() -> BaseProxyEvent:
+    return _CURRENT.get()[1]
+
+
+# -------------------------------------------------------------- session and request
+
+
+def cookie_value(request: BaseProxyEvent) -> str | None:
+    header = (request.headers or {}).get("cookie") or ""
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header is no session
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+def session(console: Console, request: BaseProxyEvent) -> Signed | None:
+    value = cookie_value(request)
+    marketer: Marketer | None = console.auth.marketer(value) if value else None
+    if marketer is None or value is None:
+        return None
+    return Signed(marketer, value)
+
+
+def signed_in() -> Signed:
+    signed = session(current(), event())
+    if signed is None:
+        raise Redirect(current().url("/login"))
+    return signed
+
+
+def form() -> dict[str, str]:
+    body = event().decoded_body or ""
+    return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def query(name: str) -> str:
+    return (event().query_string_parameters or {}).get(name) or ""
+
+
+def shop(shop_id: str, *, post: bool = False) -> tuple[Signed, dict[str, str]]:
+    """The one tenancy guard: signed in, a member of shop_id, and (for POST) a valid CSRF token."""
+    signed = signed_in()
+    if shop_id not in signed.marketer.shops:
+        raise NotFound()
+    fields: dict[str, str] = {}
+    if post:
+        fields = form()
+        expected: str = current().auth.csrf_token(signed.cookie)
+        if not hmac.compare_digest(fields.get("csrf", ""), expected):
+            raise BadRequest(translator(signed.marketer.language)("error.csrf"))
+    return signed, fields
+
+
+# -------------------------------------------------------------- responses
+
+
+def render(
+    console: Console, name: str, signed: Signed | None, status: int = 200, **values: Any
+) -> Response[str]:
+    language = signed.marketer.language if signed else "ja"
+    context = {
+        "t": translator(language),
+        "lang": language,
+        "url": console.url,
+        "marketer": signed.marketer if signed else None,
+        "csrf": console.auth.csrf_token(signed.cookie) if signed else "",
+        "shop_id": values.pop("shop_id", None),
+        "now": clock.now(),
+        **values,
+    }
+    body = _ENV.get_template(f"{name}.html.j2").render(**context)
+    return Response(
+        status_code=status,
+        content_type=HTML,
+        body=body,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            # Our own script and styles only; email previews render in a sandboxed srcdoc frame.
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data: https:; "
+            "style-src 'self' 'unsafe-inline'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        },
+    )
+
+
+def page(name: str, signed: Signed | None, status: int = 200, **values: Any) -> Response[str]:
+    """A page of the console serving this request."""
+    return render(current(), name, signed, status, **values)
+
+
+def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
+    return Response(status_code=303, headers={"Location": location}, cookies=cookies or [], body="")
+
+
+def not_found_page(console: Console, request: BaseProxyEvent) -> Response[str]:
+    signed = session(console, request)
+    message = translator(signed.marketer.language if signed else "ja")("error.not_found")
+    return render(console, "error", signed, 404, message=message)
