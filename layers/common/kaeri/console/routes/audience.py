@@ -174,7 +174,7 @@ def test_send(shop_id: str, scenario_id: str) -> Response[str]:
         scenario_id=scenario_id,
         scenario_version=stored.version,
         step_id=step_id,
-        channels=[channel],  # type: ignore[list-item]
+        channels=[channel],
         template_id=step.send.template,
         purpose=step.send.purpose,
         context=dict(step.send.context),
