@@ -314,6 +314,22 @@ def _lookup(names: list[str], values: NDArray[np.object_]) -> tuple[IntArray, ND
     return pos.astype(np.int64), found
 
 
+def _top_columns(scores: Array, k: int) -> IntArray:
+    """Per row, the column indices of the k largest scores (unordered; every column when k covers them)."""
+    rows, n = scores.shape
+    if k < n:
+        return np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return np.tile(np.arange(n), (rows, 1))
+
+
+def _top_sorted(scores: Array, k: int) -> tuple[IntArray, Array]:
+    """Per row, the k best columns and their scores, best first (ties keep column order)."""
+    best = _top_columns(scores, k)
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+
+
 def _expand(ptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
     """For each entry r of `rows`, every position of CSR row r: (index into rows, position)."""
     lens = ptr[rows + 1] - ptr[rows]
@@ -388,16 +404,7 @@ def item_neighbours(
         denom = norm[a:b, None] * norm[None, :]
         np.divide(sims, denom, out=sims, where=denom > 0)
         sims[np.arange(rows), np.arange(a, b)] = 0.0
-        kk = min(k, n_items)
-        best = (
-            np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
-            if kk < n_items
-            else np.tile(np.arange(n_items), (rows, 1))
-        )
-        best_sim = np.take_along_axis(sims, best, axis=1)
-        order = np.argsort(-best_sim, axis=1, kind="stable")
-        best = np.take_along_axis(best, order, axis=1)
-        best_sim = np.take_along_axis(best_sim, order, axis=1)
+        best, best_sim = _top_sorted(sims, min(k, n_items))
         keep = best_sim > 0
         counts[a:b] = keep.sum(axis=1)
         out_idx.append(best[keep].astype(np.int64))
@@ -528,11 +535,7 @@ class ItemItemModel:
         rows, n_items = user_rows.size, len(self.items)
         local_user, entry, sim = self._similar(user_rows)
         c = min(self.config.candidates, n_items)
-        best = (
-            np.argpartition(-sim, c - 1, axis=1)[:, :c]
-            if c < n_items
-            else np.tile(np.arange(n_items), (rows, 1))
-        )
+        best = _top_columns(sim, c)
         best_flat = (np.arange(rows)[:, None] * n_items + best)[np.take_along_axis(sim, best, axis=1) > 0]
         hot = np.argsort(-self.recent_buyers[1], kind="stable")[:c]
         hot = hot[self.recent_buyers[1][hot] > 0]
@@ -593,15 +596,7 @@ class ItemItemModel:
             total = np.broadcast_to(pop - 1e6, (rows, n_items)).copy()
             total[cand.local_user, cand.item] = self.ranker.score(cand.features)
             width = min(n, n_items)
-            best = (
-                np.argpartition(-total, width - 1, axis=1)[:, :width]
-                if width < n_items
-                else np.tile(np.arange(n_items), (rows, 1))
-            )
-            best_scores = np.take_along_axis(total, best, axis=1)
-            order = np.argsort(-best_scores, axis=1, kind="stable")
-            best = np.take_along_axis(best, order, axis=1)
-            best_scores = np.take_along_axis(best_scores, order, axis=1)
+            best, best_scores = _top_sorted(total, width)
             why = np.where(np.take_along_axis(cand.similar, best, axis=1) > 0, 0, 2).astype(np.int8)
             own = cand.features[:, 1] > 0
             own_flat = cand.local_user[own] * n_items + cand.item[own]  # ascending (unique keys)
@@ -652,15 +647,7 @@ class ItemItemModel:
             own_total[excluded] = -np.inf
             total[local_user, items] = own_total
             width = min(n, n_items)
-            best = (
-                np.argpartition(-total, width - 1, axis=1)[:, :width]
-                if width < n_items
-                else np.tile(np.arange(n_items), (rows, 1))
-            )
-            best_scores = np.take_along_axis(total, best, axis=1)
-            order = np.argsort(-best_scores, axis=1, kind="stable")
-            best = np.take_along_axis(best, order, axis=1)
-            best_scores = np.take_along_axis(best_scores, order, axis=1)
+            best, best_scores = _top_sorted(total, width)
             why = np.where(np.take_along_axis(sim, best, axis=1) > 0, 0, 2).astype(np.int8)
             own_flat = np.sort(local_user[rebuy | viewed_only] * n_items + items[rebuy | viewed_only])
             best_flat = np.arange(rows)[:, None] * n_items + best
