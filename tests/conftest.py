@@ -16,6 +16,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 # What the stack sets on every deployed function (kaeri.settings.REQUIRED_ON_AWS), for handlers the tests
 # import; shipped code has no default for it.
 os.environ.setdefault("KAERI_API_URL", "http://127.0.0.1:8787")
+# The console function needs its user pool and app client at cold start (its deployed environment sets them).
+os.environ.setdefault("KAERI_CONSOLE_USER_POOL_ID", "ap-northeast-1_tests")
+os.environ.setdefault("KAERI_CONSOLE_CLIENT_ID", "tests-console-client")
 
 LINK_SECRET_NAME = "kaeri/link-signing-secret"
 

@@ -56,3 +56,10 @@ def _context():
         invoked_function_arn="arn",
         aws_request_id="r",
     )
+
+
+def test_the_console_without_its_user_pool_fails_naming_it():
+    from kaeri.console.auth import ConsoleAuth
+
+    with pytest.raises(MissingSetting, match="KAERI_CONSOLE_USER_POOL_ID"):
+        ConsoleAuth.from_settings(Settings(api_url="https://api.shop.example"), clients=None)

@@ -159,7 +159,7 @@ class ConsoleAuth:
         not set), CSRF keyed by the stack's signing secret."""
         from kaeri.delivery.links import stack_signing_secret
 
-        settings.require("console_user_pool_id", "console_client_id", "link_signing_secret_name")
+        settings.require("console_user_pool_id", "console_client_id")  # the signing secret: at first use
         pool = settings.console_user_pool_id
         return cls(
             clients.client("cognito-idp"),
