@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
+from kaeri.aws import Key
 from kaeri.events import from_dynamo
 
 FIELDS = (

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from kaeri import clock
 from kaeri.archive import queries
 from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
+from kaeri.aws import Attr, ClientError, Key, all_items
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
 from kaeri.predictions.recommender import RecommenderConfig
@@ -69,32 +68,23 @@ class NightlyResult:
 
 
 def read_profiles(clients: Any, shop_id: str) -> list[dict[str, Any]]:
-    table = clients.table("customers")
-    kwargs: dict[str, Any] = {
-        "IndexName": "by_shop",
-        "KeyConditionExpression": Key("shop_id").eq(shop_id),
-        "FilterExpression": Attr("sk").eq("PROFILE"),
-    }
-    out: list[dict[str, Any]] = []
-    while True:
-        page = table.query(**kwargs)
-        out.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return list(
+        all_items(
+            clients.table("customers").query,
+            IndexName="by_shop",
+            KeyConditionExpression=Key("shop_id").eq(shop_id),
+            FilterExpression=Attr("sk").eq("PROFILE"),
+        )
+    )
 
 
 def list_shops(clients: Any) -> list[str]:
     """Every shop registered in the config table (items SHOP#{shop} / META)."""
-    table = clients.table("config")
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")}
-    shops: list[str] = []
-    while True:
-        page = table.scan(**kwargs)
-        shops.extend(str(item["pk"])[len("SHOP#") :] for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return sorted(set(shops))
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = all_items(
+        clients.table("config").scan,
+        FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META"),
+    )
+    return sorted({str(item["pk"])[len("SHOP#") :] for item in items})
 
 
 # --- computing ---------------------------------------------------------------------------------

@@ -184,8 +184,7 @@ def _schedule_warning(console: Console, shop_id: str, stored: Any, t: Callable[.
     (they are created with operator credentials), in which case the marketer is told what to run."""
     if stored.scenario.trigger.kind == "event":
         return ""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    from kaeri.aws import BotoCoreError, ClientError
     from kaeri.journeys.schedule import sync_schedule
 
     try:
