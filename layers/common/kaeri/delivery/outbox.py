@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaeri.aws import Key
+from kaeri.aws import Key, all_items
 from kaeri.events import from_dynamo
 
 FIELDS = (
@@ -38,23 +38,19 @@ def list_outbox(
     messages_table: Any, shop_id: str, limit: int = 20, include_skipped: bool = False
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "IndexName": "by_shop_time",
-        "KeyConditionExpression": Key("shop_id").eq(shop_id),
-        "ScanIndexForward": False,
-    }
-    while len(rows) < limit:
-        page = messages_table.query(**kwargs)
-        for item in page.get("Items", []):
-            item = from_dynamo(item)
-            if not include_skipped and item.get("status") != "sent":
-                continue
-            row = {k: item.get(k) for k in FIELDS if item.get(k) is not None}
-            row["user_id"] = item.get("customer_id")
-            rows.append(row)
-            if len(rows) >= limit:
-                break
-        if "LastEvaluatedKey" not in page:
+    newest_first = all_items(
+        messages_table.query,
+        IndexName="by_shop_time",
+        KeyConditionExpression=Key("shop_id").eq(shop_id),
+        ScanIndexForward=False,
+    )
+    for stored in newest_first:  # pages are read only as far as the rows asked for
+        item = from_dynamo(stored)
+        if not include_skipped and item.get("status") != "sent":
+            continue
+        row = {k: item.get(k) for k in FIELDS if item.get(k) is not None}
+        row["user_id"] = item.get("customer_id")
+        rows.append(row)
+        if len(rows) >= limit:
             break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return rows

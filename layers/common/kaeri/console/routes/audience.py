@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import Response
 
 from kaeri import clock
+from kaeri.aws import Key, all_items
 from kaeri.console.i18n import translator
 from kaeri.console.routes.common import stored_or_404
 from kaeri.console.web import BadRequest, Signed, current, new_router, page, query, shop
@@ -49,22 +50,15 @@ def find_customers(shop_id: str, text: str, limit: int = 20) -> list[Profile]:
 
     found: list[Profile] = []
     needle = text.lower()
-    kwargs: dict[str, Any] = {
-        "IndexName": "by_shop",
-        "KeyConditionExpression": "shop_id = :s",
-        "ExpressionAttributeValues": {":s": shop_id},
-    }
-    table = clients.table("customers")
-    while len(found) < limit:
-        resp = table.query(**kwargs)
-        for item in resp.get("Items", []):
-            if _matches(item, needle):
-                found.append(profile_from_item(item))
-                if len(found) >= limit:
-                    break
-        if "LastEvaluatedKey" not in resp:
-            break
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    for item in all_items(  # pages are read only until enough customers match
+        clients.table("customers").query,
+        IndexName="by_shop",
+        KeyConditionExpression=Key("shop_id").eq(shop_id),
+    ):
+        if _matches(item, needle):
+            found.append(profile_from_item(item))
+            if len(found) >= limit:
+                break
     return found
 
 
