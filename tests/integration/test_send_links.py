@@ -103,8 +103,8 @@ def test_tracked_link_redirects_and_records_the_click(aws, links):
 
 def test_line_then_sms_fallback_and_outbox(aws):
     from kaeri.delivery.channels import LineChannel, SmsChannel, line_api_factory
+    from kaeri.delivery.outbox import list_outbox
     from kaeri_ops.local.line_server import LineServer
-    from kaeri_ops.outbox import list_outbox
 
     seed(
         aws,

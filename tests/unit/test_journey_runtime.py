@@ -148,7 +148,7 @@ def test_schedules_follow_the_scenario_state_in_its_timezone(clients):
 
 
 def test_preview_explains_each_step(clients):
-    from kaeri_ops.preview.journeys import preview
+    from kaeri.journeys.preview import preview
 
     store = ScenarioStore(clients)
     store.push("s", preset("cart-abandonment").model_copy(update={"holdout_percent": 0}))

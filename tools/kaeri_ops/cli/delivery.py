@@ -76,7 +76,7 @@ def preview(
     shop: str | None = SHOP_OPTION,
 ) -> None:
     """Render a template for a real customer of the target stack (nothing is sent)."""
-    from kaeri_ops.preview.messages import PreviewError, preview_message
+    from kaeri.delivery.preview import PreviewError, preview_message
 
     target = target_or_exit(stack, shop)
     try:
@@ -99,7 +99,7 @@ def outbox_list(
     shop: str | None = SHOP_OPTION,
 ) -> None:
     """Messages delivered (newest first): channel, recipient, user, scenario, step, subject, headers, text."""
-    from kaeri_ops.outbox import list_outbox
+    from kaeri.delivery.outbox import list_outbox
 
     target = target_or_exit(stack, shop)
     rows = list_outbox(

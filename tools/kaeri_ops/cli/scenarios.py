@@ -224,8 +224,8 @@ def preview(
 ) -> None:
     """Which steps would fire for this customer, when, and why or why not."""
     from kaeri import clock
+    from kaeri.journeys.preview import preview as run_preview
     from kaeri.scenarios.store import ScenarioNotFound
-    from kaeri_ops.preview.journeys import preview as run_preview
 
     target = target_or_exit(stack, shop)
     try:

@@ -1,1 +1,0 @@
-"""What a journey or a message would do for a customer, computed without sending."""
