@@ -37,6 +37,7 @@ from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_ski
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
+from kaeri.profiles.customers import CustomersTable
 from kaeri.profiles.model import Profile
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.vocabulary import Channel
@@ -112,7 +113,7 @@ class Delivery:
             signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
             catalog=CatalogReader(
-                clients.table("catalog"), clients.table("customers"), clients.dynamodb_resource
+                clients.table("catalog"), CustomersTable.of(clients), clients.dynamodb_resource
             ),
             store_html=True,
         )

@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from kaeri.aws import AwsClients, ClientError, Key, all_items, batch_get, condition_failed
 from kaeri.clock import iso, parse_iso
+from kaeri.profiles.customers import CustomersTable
 from kaeri.profiles.model import Profile
-from kaeri.profiles.repository import profile_from_item, profile_key
+from kaeri.profiles.repository import profile_from_item
 
 JourneyStatus = Literal["running", "completed", "exited", "holdout"]
 RETENTION = timedelta(days=400)
@@ -150,14 +151,11 @@ class JourneyStore:
         Same reads as get() and ProfileRepository.get, one request instead of two: the step check
         needs both for nearly every journey it sees.
         """
-        customers = self._clients.table("customers").name
+        customers, profile_request = CustomersTable.of(self._clients).profile_batch_get(shop_id, customer_id)
         journey_key = {"pk": f"{shop_id}#{customer_id}", "sk": f"{scenario_id}#{entry_key}"}
         found = batch_get(
             self._clients.dynamodb_resource,
-            {
-                self._table.name: {"Keys": [journey_key], "ConsistentRead": True},
-                customers: {"Keys": [profile_key(shop_id, customer_id)]},
-            },
+            {self._table.name: {"Keys": [journey_key], "ConsistentRead": True}, customers: profile_request},
         )
         journeys, profiles = found[self._table.name], found[customers]
         journey = Journey.from_item(journeys[0]) if journeys else None

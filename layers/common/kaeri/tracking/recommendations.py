@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from kaeri.aws import AwsClients
+from kaeri.profiles.customers import CustomersTable, popular_pk, recs_pk
 from kaeri.tracking.errors import request_errors
 
-POPULAR = "__popular__"
 MAX_N = 50
 
 
@@ -55,15 +55,14 @@ def _number(value: Any) -> float | None:
 
 
 def recommendations_for(clients: AwsClients, shop_id: str, user_id: str, n: int = 10) -> Recommendations:
-    customers = clients.table("customers")
+    customers = CustomersTable.of(clients)
     source: Literal["personal", "popular", "none"] = "personal"
-    item = customers.get_item(Key={"pk": f"{shop_id}#{user_id}", "sk": "RECS"}).get("Item")
-    if not item or not item.get("items"):
+    wanted = customers.recs(recs_pk(shop_id, user_id))
+    if not wanted:
         source = "popular"
-        item = customers.get_item(Key={"pk": f"{shop_id}#{POPULAR}", "sk": "RECS"}).get("Item")
-    if not item or not item.get("items"):
+        wanted = customers.recs(popular_pk(shop_id))
+    if not wanted:
         return Recommendations(user_id=user_id, source="none", items=[])
-    wanted = [r for r in item["items"] if isinstance(r, dict) and r.get("product_id")]
     products = _catalog(clients, shop_id, [str(r["product_id"]) for r in wanted[: MAX_N * 2]])
     items: list[Recommendation] = []
     for rec in wanted:
