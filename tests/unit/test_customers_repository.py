@@ -191,10 +191,13 @@ def test_a_failing_prediction_write_is_raised_not_counted(aws):
 def test_recommendations_are_written_25_items_a_request(aws):
     n = 130
     entries = [{"product_id": "p1", "score": Decimal("0.5"), "reason": "similar"}]
-    with _Requests(aws, "BatchWriteItem", "PutItem") as requests:
-        with CustomersTable.of(aws).recs_writer("2026-03-01T00:00:00.000Z") as put:
-            for i in range(n):
-                put(f"{SHOP}#c{i:03d}", entries)
+    customers = CustomersTable.of(aws)
+    with (
+        _Requests(aws, "BatchWriteItem", "PutItem") as requests,
+        customers.recs_writer(AT.isoformat()) as put,
+    ):
+        for i in range(n):
+            put(f"{SHOP}#c{i:03d}", entries)
     assert requests.count["PutItem"] == 0
     assert requests.count["BatchWriteItem"] == math.ceil(n / 25)
     assert sum(requests.items_per_request) == n and max(requests.items_per_request) == 25
