@@ -20,7 +20,6 @@ from kaeri.delivery.log import MessageLog
 from kaeri.delivery.request import SendRequest
 from kaeri.delivery.service import Delivery, SendInProgress, SendRetryable, dynamo_profile_loader
 from kaeri.delivery.template_store import TemplateStore
-from kaeri.profiles.customers import CustomersTable
 from kaeri.shops import clear_cache, create_shop, get_shop
 from kaeri_ops.fakes import Faulty
 from kaeri_ops.local.line_server import LineServer
@@ -109,7 +108,7 @@ def _delivery(aws, line_url: str, rate: float) -> Delivery:
             "email": EmailChannel(ses, "kaeri"),
             "line": LineChannel(lambda shop: FlakyLine(api(shop), rate)),
         },
-        catalog=CatalogReader(aws.table("catalog"), CustomersTable.of(aws)),
+        catalog=CatalogReader.of(aws),
     )
 
 

@@ -202,3 +202,14 @@ MESSAGES = Table(
 
 TABLES: tuple[Table, ...] = (EVENTS, CUSTOMERS, CATALOG, CONFIG, JOURNEYS, MESSAGES)
 TABLES_BY_NAME = {t.logical: t for t in TABLES}
+
+# The repository module(s) of each table, relative to layers/common: the only runtime modules that
+# open it (`clients.table("<logical>")` or `settings.table("<logical>")`). Everything else calls them.
+REPOSITORIES: dict[str, tuple[str, ...]] = {
+    "events": ("kaeri/tracking/store.py",),
+    "customers": ("kaeri/profiles/customers.py",),
+    "catalog": ("kaeri/tracking/catalog.py",),
+    "config": ("kaeri/shops.py", "kaeri/scenarios/store.py", "kaeri/delivery/template_store.py"),
+    "journeys": ("kaeri/journeys/store.py",),
+    "messages": ("kaeri/delivery/log.py",),
+}

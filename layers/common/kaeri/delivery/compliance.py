@@ -17,9 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from kaeri import clock
-from kaeri.aws import AwsClients, Key, all_items
+from kaeri.aws import AwsClients
+from kaeri.delivery.log import MessageLog
 from kaeri.events import StoredEvent
 from kaeri.profiles.customers import CustomersTable, consent_record, normalise_address, suppression_key
+from kaeri.shops import SendingPauses
 from kaeri.tracking.store import EventStore
 from kaeri.vocabulary import UNSUBSCRIBED
 
@@ -44,11 +46,11 @@ class SendingStatus:
 
 class Compliance:
     def __init__(
-        self, customers: CustomersTable, config_table: Any, messages_table: Any, events: EventStore
+        self, customers: CustomersTable, pauses: SendingPauses, messages: MessageLog, events: EventStore
     ) -> None:
         self._customers = customers
-        self._config = config_table
-        self._messages = messages_table
+        self._pauses_store = pauses
+        self._messages = messages
         self._events = events
         self._pauses: dict[str, tuple[float, str | None]] = {}  # shop -> (read at, paused_reason)
 
@@ -57,8 +59,8 @@ class Compliance:
         """The compliance checks on the stack's customers, config, messages and events tables."""
         return cls(
             CustomersTable.of(clients),
-            clients.table("config"),
-            clients.table("messages"),
+            SendingPauses.of(clients),
+            MessageLog.of(clients),
             EventStore(clients),
         )
 
@@ -182,7 +184,7 @@ class Compliance:
         cached = self._pauses.get(shop.shop_id)
         if cached and time.monotonic() - cached[0] < PAUSE_CACHE_SECONDS:
             return cached[1]
-        item = self._config.get_item(Key={"pk": f"SHOP#{shop.shop_id}", "sk": "SENDING"}).get("Item")
+        item = self._pauses_store.get(shop.shop_id)
         reason = item.get("paused_reason") if item else None
         self._pauses[shop.shop_id] = (time.monotonic(), reason)
         return reason
@@ -190,11 +192,8 @@ class Compliance:
     def email_rates(self, shop_id: str) -> SendingStatus:
         """Bounce and complaint rates over the shop's last 1,000 sent emails."""
         sent = bounced = complained = 0
-        newest_first = all_items(
-            self._messages.query,
-            IndexName="by_shop_time",
-            KeyConditionExpression=Key("shop_id").eq(shop_id),
-            ScanIndexForward=False,
+        newest_first = self._messages.newest_first(
+            shop_id,
             ProjectionExpression="#s, channel, bounced, complained",
             ExpressionAttributeNames={"#s": "status"},
         )
@@ -224,21 +223,20 @@ class Compliance:
                 f"passed {BOUNCE_RATE_LIMIT:.0%}"
             )
         if reason:
-            self._config.put_item(
-                Item={
-                    "pk": f"SHOP#{shop_id}",
-                    "sk": "SENDING",
+            self._pauses_store.put(
+                shop_id,
+                {
                     "paused_reason": reason,
                     "paused_at": clock.iso(clock.now()),
                     "complaint_rate": Decimal(str(round(status.complaint_rate, 6))),
                     "bounce_rate": Decimal(str(round(status.bounce_rate, 6))),
                     "window": status.window,
-                }
+                },
             )
         status.paused_reason = reason
         self._pauses.pop(shop_id, None)
         return status
 
     def resume(self, shop_id: str) -> None:
-        self._config.delete_item(Key={"pk": f"SHOP#{shop_id}", "sk": "SENDING"})
+        self._pauses_store.delete(shop_id)
         self._pauses.pop(shop_id, None)

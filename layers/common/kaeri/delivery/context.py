@@ -13,6 +13,7 @@ from kaeri.delivery.templates_engine import LinkRefused
 from kaeri.events import from_dynamo
 from kaeri.profiles.customers import CustomersTable, popular_pk, recs_pk
 from kaeri.profiles.model import Profile
+from kaeri.tracking.catalog import CatalogProducts
 
 MAX_RECOMMENDATIONS = 8
 POPULAR_CACHE_SECONDS = 300.0  # the shop-wide list is rewritten nightly
@@ -21,36 +22,18 @@ POPULAR_CACHE_SECONDS = 300.0  # the shop-wide list is rewritten nightly
 class CatalogReader:
     """Products and recommendations for templates (catalog and customers tables)."""
 
-    def __init__(
-        self, catalog_table: Any, customers: CustomersTable, dynamodb_resource: Any | None = None
-    ) -> None:
-        self._catalog = catalog_table
+    def __init__(self, catalog: CatalogProducts, customers: CustomersTable) -> None:
+        self._catalog = catalog
         self._customers = customers
-        self._resource = dynamodb_resource
         self._popular: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+    @classmethod
+    def of(cls, clients: Any) -> CatalogReader:
+        return cls(CatalogProducts(clients), CustomersTable.of(clients))
 
     def products(self, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(p for p in product_ids if p))[:100]
-        if not wanted:
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        if self._resource is not None:
-            name = self._catalog.name
-            keys = [{"shop_id": shop_id, "product_id": p} for p in wanted]
-            request: dict[str, Any] = {name: {"Keys": keys}}
-            for _ in range(5):
-                resp = self._resource.batch_get_item(RequestItems=request)
-                for item in resp.get("Responses", {}).get(name, []):
-                    out[item["product_id"]] = from_dynamo(item)
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            return out
-        for pid in wanted:
-            item = self._catalog.get_item(Key={"shop_id": shop_id, "product_id": pid}).get("Item")
-            if item:
-                out[pid] = from_dynamo(item)
-        return out
+        return {pid: from_dynamo(item) for pid, item in self._catalog.get_many(shop_id, wanted).items()}
 
     def recommendations(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
         """The customer's RECS item, else the shop's popular list; [{product_id, score, reason}]."""

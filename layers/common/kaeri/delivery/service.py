@@ -37,7 +37,6 @@ from kaeri.delivery.log import IntentConflict, MessageLog, base_item, record_ski
 from kaeri.delivery.request import SendRequest, SendResult, SkipReason
 from kaeri.delivery.template_store import TemplateNotFound, TemplateStore
 from kaeri.delivery.templates_engine import Rendered, RenderError, Template, render
-from kaeri.profiles.customers import CustomersTable
 from kaeri.profiles.model import Profile
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.vocabulary import Channel
@@ -105,16 +104,14 @@ class Delivery:
             }
         secret = stack_signing_secret(clients)
         return cls(
-            log=MessageLog(clients.table("messages")),
+            log=MessageLog.of(clients),
             compliance=Compliance.of(clients),
-            templates=TemplateStore(clients.table("config")),
+            templates=TemplateStore.of(clients),
             profiles=dynamo_profile_loader(clients),
             shops=lambda shop_id: get_shop(clients, shop_id),
             signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
-            catalog=CatalogReader(
-                clients.table("catalog"), CustomersTable.of(clients), clients.dynamodb_resource
-            ),
+            catalog=CatalogReader.of(clients),
             store_html=True,
         )
 

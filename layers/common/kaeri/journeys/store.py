@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -160,6 +161,17 @@ class JourneyStore:
         journeys, profiles = found[self._table.name], found[customers]
         journey = Journey.from_item(journeys[0]) if journeys else None
         return journey, profile_from_item(profiles[0]) if profiles else None
+
+    def entered_between(
+        self, shop_id: str, scenario_id: str, since: datetime, until: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Journey items of a scenario entered between two times (index by_scenario), as stored."""
+        return all_items(
+            self._table.query,
+            IndexName="by_scenario",
+            KeyConditionExpression=Key("scenario_key").eq(f"{shop_id}#{scenario_id}")
+            & Key("entered_at").between(iso(since), iso(until)),
+        )
 
     def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
         condition = Key("pk").eq(f"{shop_id}#{customer_id}")

@@ -22,7 +22,6 @@ from kaeri import clock
 from kaeri.archive import queries
 from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
-from kaeri.aws import Attr, all_items
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
 from kaeri.predictions.recommender import RecommenderConfig
@@ -74,11 +73,9 @@ def read_profiles(clients: Any, shop_id: str) -> list[dict[str, Any]]:
 
 def list_shops(clients: Any) -> list[str]:
     """Every shop registered in the config table (items SHOP#{shop} / META)."""
-    items = all_items(
-        clients.table("config").scan,
-        FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META"),
-    )
-    return sorted({str(item["pk"])[len("SHOP#") :] for item in items})
+    from kaeri.shops import shop_ids
+
+    return shop_ids(clients)
 
 
 # --- computing ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from kaeri.aws import AwsClients
 from kaeri.profiles.customers import CustomersTable, popular_pk, recs_pk
+from kaeri.tracking.catalog import CatalogProducts
 from kaeri.tracking.errors import request_errors
 
 MAX_N = 50
@@ -88,18 +89,4 @@ def recommendations_for(clients: AwsClients, shop_id: str, user_id: str, n: int 
 
 
 def _catalog(clients: AwsClients, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    unique = list(dict.fromkeys(product_ids))
-    table_name = clients.settings.table("catalog")
-    resource = clients.dynamodb_resource
-    for start in range(0, len(unique), 100):
-        keys = [{"shop_id": shop_id, "product_id": p} for p in unique[start : start + 100]]
-        request: dict[str, Any] = {table_name: {"Keys": keys}}
-        for _ in range(5):
-            response = resource.batch_get_item(RequestItems=request)
-            for product in response.get("Responses", {}).get(table_name, []):
-                found[product["product_id"]] = product
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return found
+    return CatalogProducts(clients).get_many(shop_id, product_ids)
