@@ -112,7 +112,7 @@ EVENTS = Table(
 CUSTOMERS = Table(
     logical="customers",
     partition=PK,  # "{shop_id}#{customer_id}" (or "{shop_id}#anon:{id}", "{shop_id}#addr:{address}")
-    sort=SK,  # PROFILE | ALIAS | CONSENT#{at}#{channel} | RECS | SUPPRESSION
+    sort=SK,  # PROFILE | ALIAS | CONFLICT#.. | CONSENT#{at}#{channel} | RECS | SUPPRESSION | INTEREST#.. | EVENT#..
     indexes=(
         Index("by_birthday", Key("birthday_key"), PK, purpose="customers whose birthday is {shop}#{MM-DD}"),
         Index(
