@@ -108,7 +108,7 @@ def _delivery(aws, line_url: str, rate: float) -> Delivery:
             "email": EmailChannel(ses, "kaeri"),
             "line": LineChannel(lambda shop: FlakyLine(api(shop), rate)),
         },
-        catalog=CatalogReader(aws.table("catalog"), aws.table("customers")),
+        catalog=CatalogReader.of(aws),
     )
 
 

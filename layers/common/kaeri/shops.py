@@ -296,6 +296,37 @@ def update_shop(clients: AwsClients, shop_id: str, **changes: Any) -> Shop:
     return updated
 
 
+def shop_ids(clients: AwsClients) -> list[str]:
+    """Every shop id of the stack (SHOP#{id} / META items; the config table is small)."""
+    shop_items = all_items(
+        clients.table("config").scan, FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")
+    )
+    return sorted(str(i["pk"]).removeprefix("SHOP#") for i in shop_items)
+
+
+class SendingPauses:
+    """The SHOP#{shop} / SENDING item: why a shop's sending is paused (bounce or complaint rates)."""
+
+    def __init__(self, config_table: Any) -> None:
+        self._table = config_table
+
+    @classmethod
+    def of(cls, clients: AwsClients) -> SendingPauses:
+        return cls(clients.table("config"))
+
+    def get(self, shop_id: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._table.get_item(Key={"pk": shop_pk(shop_id), "sk": "SENDING"}).get(
+            "Item"
+        )
+        return item
+
+    def put(self, shop_id: str, attributes: dict[str, Any]) -> None:
+        self._table.put_item(Item={"pk": shop_pk(shop_id), "sk": "SENDING", **attributes})
+
+    def delete(self, shop_id: str) -> None:
+        self._table.delete_item(Key={"pk": shop_pk(shop_id), "sk": "SENDING"})
+
+
 def list_shops(clients: AwsClients) -> list[Shop]:
     """Every shop of the stack (an admin scan of the config table's shop items)."""
     shop_items = all_items(

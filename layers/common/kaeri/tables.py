@@ -112,7 +112,7 @@ EVENTS = Table(
 CUSTOMERS = Table(
     logical="customers",
     partition=PK,  # "{shop_id}#{customer_id}" (or "{shop_id}#anon:{id}", "{shop_id}#addr:{address}")
-    sort=SK,  # PROFILE | ALIAS | CONSENT#{at}#{channel} | RECS | SUPPRESSION
+    sort=SK,  # PROFILE | ALIAS | CONFLICT#.. | CONSENT#{at}#{channel} | RECS | SUPPRESSION | INTEREST#.. | EVENT#..
     indexes=(
         Index("by_birthday", Key("birthday_key"), PK, purpose="customers whose birthday is {shop}#{MM-DD}"),
         Index(
@@ -202,3 +202,14 @@ MESSAGES = Table(
 
 TABLES: tuple[Table, ...] = (EVENTS, CUSTOMERS, CATALOG, CONFIG, JOURNEYS, MESSAGES)
 TABLES_BY_NAME = {t.logical: t for t in TABLES}
+
+# The repository module(s) of each table, relative to layers/common: the only runtime modules that
+# open it (`clients.table("<logical>")` or `settings.table("<logical>")`). Everything else calls them.
+REPOSITORIES: dict[str, tuple[str, ...]] = {
+    "events": ("kaeri/tracking/store.py",),
+    "customers": ("kaeri/profiles/customers.py",),
+    "catalog": ("kaeri/tracking/catalog.py",),
+    "config": ("kaeri/shops.py", "kaeri/scenarios/store.py", "kaeri/delivery/template_store.py"),
+    "journeys": ("kaeri/journeys/store.py",),
+    "messages": ("kaeri/delivery/log.py",),
+}

@@ -9,7 +9,6 @@ from typing import Any
 from kaeri.analytics.archive_reader import kpi_reader
 from kaeri.analytics.report import render
 from kaeri.analytics.summary import compute
-from kaeri.aws import Attr, all_items
 
 
 @dataclass(frozen=True)
@@ -21,10 +20,9 @@ class Published:
 
 def shop_ids(clients: Any) -> list[str]:
     """Every shop in the config table (SHOP#{id} / META items; the table is small)."""
-    shop_items = all_items(
-        clients.table("config").scan, FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META")
-    )
-    return sorted(str(i["pk"]).removeprefix("SHOP#") for i in shop_items)
+    from kaeri.shops import shop_ids as stack_shop_ids
+
+    return stack_shop_ids(clients)
 
 
 def publish_report(clients: Any, bucket: str, shop_id: str, now: datetime) -> Published:

@@ -11,8 +11,7 @@ from typing import Any
 
 from kaeri import vocabulary as v
 from kaeri.analytics.records import Dataset, Engagement, EngagementKind, Journey, Message, Order
-from kaeri.aws import Attr, Key, all_items
-from kaeri.clock import iso, parse_iso
+from kaeri.clock import parse_iso
 from kaeri.events import StoredEvent
 from kaeri.scenarios.model import Goal
 from kaeri.scenarios.store import ScenarioStore
@@ -126,27 +125,21 @@ class KpiReader:
         self.clients = clients
 
     def events(self, shop_id: str, since: date, until: date) -> list[StoredEvent]:
-        table = self.clients.table("events")
+        from kaeri.tracking.store import EventStore
+
+        store = EventStore(self.clients)
         out: list[StoredEvent] = []
         day = since
         while day <= until:
-            items = all_items(
-                table.query,
-                IndexName="by_shop_time",
-                KeyConditionExpression=Key("shop_day").eq(f"{shop_id}#{day.isoformat()}"),
-                FilterExpression=Attr("event").is_in(KPI_EVENTS),
-            )
+            items = store.of_shop_day(shop_id, day.isoformat(), KPI_EVENTS)
             out.extend(StoredEvent.from_item(i) for i in items)
             day += timedelta(days=1)
         return out
 
     def messages(self, shop_id: str, since: datetime, until: datetime) -> list[Message]:
-        items = all_items(
-            self.clients.table("messages").query,
-            IndexName="by_shop_time",
-            KeyConditionExpression=Key("shop_id").eq(shop_id)
-            & Key("created_at").between(iso(since), iso(until)),
-        )
+        from kaeri.delivery.log import MessageLog
+
+        items = MessageLog.of(self.clients).created_between(shop_id, since, until)
         return [m for m in (message_from_item(i) for i in items) if m]
 
     def scenario_configs(self, shop_id: str) -> dict[str, Goal]:
@@ -156,15 +149,12 @@ class KpiReader:
     def journeys(
         self, shop_id: str, scenario_ids: set[str], since: datetime, until: datetime
     ) -> list[Journey]:
-        table = self.clients.table("journeys")
+        from kaeri.journeys.store import JourneyStore
+
+        store = JourneyStore(self.clients)
         out: list[Journey] = []
         for sid in sorted(scenario_ids):
-            items = all_items(
-                table.query,
-                IndexName="by_scenario",
-                KeyConditionExpression=Key("scenario_key").eq(f"{shop_id}#{sid}")
-                & Key("entered_at").between(iso(since), iso(until)),
-            )
+            items = store.entered_between(shop_id, sid, since, until)
             out.extend(j for j in (journey_from_item(i) for i in items) if j)
         return out
 

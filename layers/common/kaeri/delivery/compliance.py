@@ -1,6 +1,6 @@
 """Consent history, unsubscribes, the suppression list and the shop's sending pause.
 
-Items in the customers table:
+Items in the customers table (read and written through kaeri.profiles.customers.CustomersTable):
 - `{shop}#{customer}` / `CONSENT#{at}#{channel}`: one consent change (status, source, wording).
 - `{shop}#addr:{address}` / `SUPPRESSION`: an address the shop must not mail (bounce, complaint,
   unsubscribe), checked before every email.
@@ -10,7 +10,6 @@ Item in the config table:
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,9 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from kaeri import clock
-from kaeri.aws import AwsClients, Key, all_items
+from kaeri.aws import AwsClients
+from kaeri.delivery.log import MessageLog
 from kaeri.events import StoredEvent
-from kaeri.profiles.repository import profile_key, profile_pk
+from kaeri.profiles.customers import CustomersTable, consent_record, normalise_address, suppression_key
+from kaeri.shops import SendingPauses
+from kaeri.tracking.store import EventStore
 from kaeri.vocabulary import UNSUBSCRIBED
 
 COMPLAINT_RATE_LIMIT = 0.001  # pause when passed (SES reviews accounts above 0.1%)
@@ -31,12 +33,7 @@ UNSUBSCRIBE_WORDING = "unsubscribe-link-v1"
 PAUSE_CACHE_SECONDS = 30.0  # a pause set by the feedback function reaches a warm send Lambda this fast
 
 
-def normalise_address(address: str) -> str:
-    return address.strip().lower()
-
-
-def suppression_key(shop_id: str, address: str) -> dict[str, str]:
-    return {"pk": f"{shop_id}#addr:{normalise_address(address)}", "sk": "SUPPRESSION"}
+__all__ = ["Compliance", "SendingStatus", "normalise_address", "suppression_key"]
 
 
 @dataclass
@@ -49,29 +46,27 @@ class SendingStatus:
 
 class Compliance:
     def __init__(
-        self, customers_table: Any, config_table: Any, messages_table: Any, events_table: Any
+        self, customers: CustomersTable, pauses: SendingPauses, messages: MessageLog, events: EventStore
     ) -> None:
-        self._customers = customers_table
-        self._config = config_table
-        self._messages = messages_table
-        self._events = events_table
+        self._customers = customers
+        self._pauses_store = pauses
+        self._messages = messages
+        self._events = events
         self._pauses: dict[str, tuple[float, str | None]] = {}  # shop -> (read at, paused_reason)
 
     @classmethod
     def of(cls, clients: AwsClients) -> Compliance:
         """The compliance checks on the stack's customers, config, messages and events tables."""
         return cls(
-            clients.table("customers"),
-            clients.table("config"),
-            clients.table("messages"),
-            clients.table("events"),
+            CustomersTable.of(clients),
+            SendingPauses.of(clients),
+            MessageLog.of(clients),
+            EventStore(clients),
         )
 
     # Suppression ----------------------------------------------------------------------------
     def suppression(self, shop_id: str, address: str) -> dict[str, Any] | None:
-        key = suppression_key(shop_id, address)
-        item: dict[str, Any] | None = self._customers.get_item(Key=key, ConsistentRead=True).get("Item")
-        return item
+        return self._customers.suppression(shop_id, address)
 
     def is_suppressed(self, shop_id: str, address: str, consent_at: str | None = None) -> bool:
         """Suppressed, unless an unsubscribe was followed by a newer opt-in (consent_at)."""
@@ -82,18 +77,10 @@ class Compliance:
         return not reopted
 
     def suppress(self, shop_id: str, address: str, reason: str, detail: str | None = None) -> None:
-        item: dict[str, Any] = {
-            **suppression_key(shop_id, address),
-            "shop": shop_id,
-            "reason": reason,
-            "at": clock.iso(clock.now()),
-        }
-        if detail:
-            item["detail"] = detail[:1000]
-        self._customers.put_item(Item=item)
+        self._customers.put_suppression(shop_id, address, reason, clock.iso(clock.now()), detail)
 
     def unsuppress(self, shop_id: str, address: str) -> None:
-        self._customers.delete_item(Key=suppression_key(shop_id, address))
+        self._customers.delete_suppression(shop_id, address)
 
     # Consent --------------------------------------------------------------------------------
     def record_consent(
@@ -106,24 +93,13 @@ class Compliance:
         wording_version: str | None,
     ) -> str:
         at = clock.iso(clock.now())
-        self._customers.put_item(
-            Item={
-                "pk": profile_pk(shop_id, customer_id),
-                "sk": f"CONSENT#{at}#{channel}",
-                "shop": shop_id,  # not shop_id: that would put the item in the by_shop profile index
-                "customer_id": customer_id,
-                "channel": channel,
-                "status": status,
-                "at": at,
-                "source": source,
-                "wording_version": wording_version or "unknown",
-            }
+        self._customers.put_consent(
+            consent_record(shop_id, customer_id, channel, status, at, source, wording_version)
         )
         return at
 
     def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
-        condition = Key("pk").eq(profile_pk(shop_id, customer_id)) & Key("sk").begins_with("CONSENT#")
-        return list(all_items(self._customers.query, KeyConditionExpression=condition))
+        return self._customers.consent_history(shop_id, customer_id)
 
     def unsubscribe(
         self,
@@ -153,21 +129,9 @@ class Compliance:
                 "wording_version": UNSUBSCRIBE_WORDING,
             }
             self._revoke_on_profile(shop_id, customer_id, channel, consent)
-        errors = self._customers.meta.client.exceptions
         if address:
-            if changed:
-                self.suppress(shop_id, address, "unsubscribe")
-            else:
-                with contextlib.suppress(errors.ConditionalCheckFailedException):
-                    self._customers.put_item(
-                        Item={
-                            **suppression_key(shop_id, address),
-                            "shop": shop_id,
-                            "reason": "unsubscribe",
-                            "at": at,
-                        },
-                        ConditionExpression="attribute_not_exists(pk)",
-                    )
+            # A repeat completes a suppression a crash left out, keeping one that exists.
+            self._customers.put_suppression(shop_id, address, "unsubscribe", at, only_new=not changed)
         now = clock.now()
         event = StoredEvent(
             shop_id=shop_id,
@@ -183,15 +147,12 @@ class Compliance:
             source="kaeri",
         )
         # One event per revocation: a repeat finds it written and leaves it alone.
-        with contextlib.suppress(errors.ConditionalCheckFailedException):
-            self._events.put_item(Item=event.to_item(), ConditionExpression="attribute_not_exists(pk)")
+        self._events.put(event)
         return changed
 
     def _revoked_at(self, shop_id: str, customer_id: str, channel: str) -> str | None:
         """When the channel's current consent is a revocation, its time; None if granted or unknown."""
-        profile = self._customers.get_item(Key=profile_key(shop_id, customer_id), ConsistentRead=True).get(
-            "Item"
-        )
+        profile = self._customers.profile_item(shop_id, customer_id, consistent=True)
         if profile is not None:
             current = (profile.get("consent") or {}).get(channel) or {}
             if current.get("status") == "revoked":
@@ -210,28 +171,11 @@ class Compliance:
     def _revoke_on_profile(
         self, shop_id: str, customer_id: str, channel: str, consent: dict[str, Any]
     ) -> None:
-        """Set profile.consent[channel]; the projector keeps the rest of the profile."""
-        key = profile_key(shop_id, customer_id)
-        errors = self._customers.meta.client.exceptions
-        try:
-            self._customers.update_item(
-                Key=key,
-                UpdateExpression="SET consent.#ch = :c",
-                ConditionExpression="attribute_exists(pk) AND attribute_type(consent, :m)",
-                ExpressionAttributeNames={"#ch": channel},
-                ExpressionAttributeValues={":c": consent, ":m": "M"},
-            )
-            return
-        except errors.ConditionalCheckFailedException:
-            pass
-        # A profile without a consent map yet; no profile at all leaves the history and suppression.
-        with contextlib.suppress(errors.ConditionalCheckFailedException):
-            self._customers.update_item(
-                Key=key,
-                UpdateExpression="SET consent = :all",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(consent)",
-                ExpressionAttributeValues={":all": {channel: consent}},
-            )
+        """Set profile.consent[channel]; the projector keeps the rest of the profile.
+
+        No profile at all leaves the history and suppression only.
+        """
+        self._customers.set_profile_consent(shop_id, customer_id, channel, consent)
 
     # Sending pause --------------------------------------------------------------------------
     def sending_paused(self, shop: Any) -> str | None:
@@ -240,7 +184,7 @@ class Compliance:
         cached = self._pauses.get(shop.shop_id)
         if cached and time.monotonic() - cached[0] < PAUSE_CACHE_SECONDS:
             return cached[1]
-        item = self._config.get_item(Key={"pk": f"SHOP#{shop.shop_id}", "sk": "SENDING"}).get("Item")
+        item = self._pauses_store.get(shop.shop_id)
         reason = item.get("paused_reason") if item else None
         self._pauses[shop.shop_id] = (time.monotonic(), reason)
         return reason
@@ -248,11 +192,8 @@ class Compliance:
     def email_rates(self, shop_id: str) -> SendingStatus:
         """Bounce and complaint rates over the shop's last 1,000 sent emails."""
         sent = bounced = complained = 0
-        newest_first = all_items(
-            self._messages.query,
-            IndexName="by_shop_time",
-            KeyConditionExpression=Key("shop_id").eq(shop_id),
-            ScanIndexForward=False,
+        newest_first = self._messages.newest_first(
+            shop_id,
             ProjectionExpression="#s, channel, bounced, complained",
             ExpressionAttributeNames={"#s": "status"},
         )
@@ -282,21 +223,20 @@ class Compliance:
                 f"passed {BOUNCE_RATE_LIMIT:.0%}"
             )
         if reason:
-            self._config.put_item(
-                Item={
-                    "pk": f"SHOP#{shop_id}",
-                    "sk": "SENDING",
+            self._pauses_store.put(
+                shop_id,
+                {
                     "paused_reason": reason,
                     "paused_at": clock.iso(clock.now()),
                     "complaint_rate": Decimal(str(round(status.complaint_rate, 6))),
                     "bounce_rate": Decimal(str(round(status.bounce_rate, 6))),
                     "window": status.window,
-                }
+                },
             )
         status.paused_reason = reason
         self._pauses.pop(shop_id, None)
         return status
 
     def resume(self, shop_id: str) -> None:
-        self._config.delete_item(Key={"pk": f"SHOP#{shop_id}", "sk": "SENDING"})
+        self._pauses_store.delete(shop_id)
         self._pauses.pop(shop_id, None)

@@ -11,64 +11,44 @@ from jinja2 import Undefined
 from kaeri.delivery.links import LinkPolicy, LinkSigner, RedirectClaim, UnsubscribeClaim, link_host
 from kaeri.delivery.templates_engine import LinkRefused
 from kaeri.events import from_dynamo
+from kaeri.profiles.customers import CustomersTable, popular_pk, recs_pk
 from kaeri.profiles.model import Profile
+from kaeri.tracking.catalog import CatalogProducts
 
 MAX_RECOMMENDATIONS = 8
 POPULAR_CACHE_SECONDS = 300.0  # the shop-wide list is rewritten nightly
-POPULAR = "__popular__"
 
 
 class CatalogReader:
     """Products and recommendations for templates (catalog and customers tables)."""
 
-    def __init__(
-        self, catalog_table: Any, customers_table: Any, dynamodb_resource: Any | None = None
-    ) -> None:
-        self._catalog = catalog_table
-        self._customers = customers_table
-        self._resource = dynamodb_resource
+    def __init__(self, catalog: CatalogProducts, customers: CustomersTable) -> None:
+        self._catalog = catalog
+        self._customers = customers
         self._popular: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+    @classmethod
+    def of(cls, clients: Any) -> CatalogReader:
+        return cls(CatalogProducts(clients), CustomersTable.of(clients))
 
     def products(self, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         wanted = list(dict.fromkeys(p for p in product_ids if p))[:100]
-        if not wanted:
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        if self._resource is not None:
-            name = self._catalog.name
-            keys = [{"shop_id": shop_id, "product_id": p} for p in wanted]
-            request: dict[str, Any] = {name: {"Keys": keys}}
-            for _ in range(5):
-                resp = self._resource.batch_get_item(RequestItems=request)
-                for item in resp.get("Responses", {}).get(name, []):
-                    out[item["product_id"]] = from_dynamo(item)
-                request = resp.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            return out
-        for pid in wanted:
-            item = self._catalog.get_item(Key={"shop_id": shop_id, "product_id": pid}).get("Item")
-            if item:
-                out[pid] = from_dynamo(item)
-        return out
+        return {pid: from_dynamo(item) for pid, item in self._catalog.get_many(shop_id, wanted).items()}
 
     def recommendations(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
         """The customer's RECS item, else the shop's popular list; [{product_id, score, reason}]."""
-        own = self._recs(f"{shop_id}#{customer_id}")
+        own = self._recs(recs_pk(shop_id, customer_id))
         if own:
             return own
         cached = self._popular.get(shop_id)
         if cached and time.monotonic() - cached[0] < POPULAR_CACHE_SECONDS:
             return [dict(r) for r in cached[1]]
-        popular = self._recs(f"{shop_id}#{POPULAR}")
+        popular = self._recs(popular_pk(shop_id))
         self._popular[shop_id] = (time.monotonic(), popular)
         return [dict(r) for r in popular]
 
     def _recs(self, pk: str) -> list[dict[str, Any]]:
-        item = self._customers.get_item(Key={"pk": pk, "sk": "RECS"}).get("Item")
-        if item and item.get("items"):
-            return [dict(r) for r in from_dynamo(item["items"])][:MAX_RECOMMENDATIONS]
-        return []
+        return [dict(r) for r in from_dynamo(self._customers.recs(pk))][:MAX_RECOMMENDATIONS]
 
 
 def _product_ids_of(trigger: dict[str, Any] | None) -> list[str]:

@@ -6,6 +6,7 @@ retry of the same message id finds the item and follows its status instead of se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,8 +68,38 @@ def result_of(item: dict[str, Any], detail: str | None = None) -> SendResult:
 
 
 class MessageLog:
+    """The messages-table repository (the outbox listing is kaeri.delivery.outbox over it)."""
+
     def __init__(self, messages_table: Any) -> None:
         self._table = messages_table
+
+    @classmethod
+    def of(cls, clients: Any) -> MessageLog:
+        return cls(clients.table("messages"))
+
+    def newest_first(self, shop_id: str, **request: Any) -> Iterator[dict[str, Any]]:
+        """A shop's messages, newest first (index by_shop_time), page by page as consumed."""
+        return all_items(
+            self._table.query,
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_id").eq(shop_id),
+            ScanIndexForward=False,
+            **request,
+        )
+
+    def created_between(self, shop_id: str, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        """A shop's messages created between two times, oldest first (index by_shop_time)."""
+        return all_items(
+            self._table.query,
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_id").eq(shop_id)
+            & Key("created_at").between(clock.iso(since), clock.iso(until)),
+        )
+
+    def outbox(self, shop_id: str, limit: int = 20, include_skipped: bool = False) -> list[dict[str, Any]]:
+        from kaeri.delivery.outbox import list_outbox
+
+        return list_outbox(self._table, shop_id, limit=limit, include_skipped=include_skipped)
 
     def get(self, shop_id: str, message_id: str) -> dict[str, Any] | None:
         resp = self._table.get_item(Key={"pk": message_pk(shop_id, message_id)}, ConsistentRead=True)
@@ -160,4 +191,4 @@ def record_skip(
     clients: Any, request_or_fields: SendRequest | dict[str, Any], reason: str, detail: str | None = None
 ) -> SendResult:
     """MessageLog.record_skip on the clients' messages table."""
-    return MessageLog(clients.table("messages")).record_skip(request_or_fields, reason, detail)
+    return MessageLog.of(clients).record_skip(request_or_fields, reason, detail)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaeri.aws import Key, all_items
+from kaeri.delivery.log import MessageLog
 from kaeri.events import from_dynamo
 
 FIELDS = (
@@ -38,12 +38,7 @@ def list_outbox(
     messages_table: Any, shop_id: str, limit: int = 20, include_skipped: bool = False
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    newest_first = all_items(
-        messages_table.query,
-        IndexName="by_shop_time",
-        KeyConditionExpression=Key("shop_id").eq(shop_id),
-        ScanIndexForward=False,
-    )
+    newest_first = MessageLog(messages_table).newest_first(shop_id)
     for stored in newest_first:  # pages are read only as far as the rows asked for
         item = from_dynamo(stored)
         if not include_skipped and item.get("status") != "sent":

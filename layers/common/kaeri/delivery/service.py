@@ -104,16 +104,14 @@ class Delivery:
             }
         secret = stack_signing_secret(clients)
         return cls(
-            log=MessageLog(clients.table("messages")),
+            log=MessageLog.of(clients),
             compliance=Compliance.of(clients),
-            templates=TemplateStore(clients.table("config")),
+            templates=TemplateStore.of(clients),
             profiles=dynamo_profile_loader(clients),
             shops=lambda shop_id: get_shop(clients, shop_id),
             signer=LinkSigner(secret, settings.public_api_url),
             channels=channels,
-            catalog=CatalogReader(
-                clients.table("catalog"), clients.table("customers"), clients.dynamodb_resource
-            ),
+            catalog=CatalogReader.of(clients),
             store_html=True,
         )
 

@@ -38,6 +38,10 @@ class TemplateStore:
         self._table = config_table
         self._cache: dict[tuple[str, str], tuple[float, Template]] = {}
 
+    @classmethod
+    def of(cls, clients: Any) -> TemplateStore:
+        return cls(clients.table("config"))
+
     @staticmethod
     def _pk(shop_id: str, template_id: str) -> str:
         return f"TEMPLATE#{shop_id}#{template_id}"

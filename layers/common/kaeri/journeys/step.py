@@ -39,7 +39,7 @@ class StepChecker:
         self.clients = clients
         self.journeys = JourneyStore(clients)
         self.scenarios = ScenarioStore(clients)
-        self.messages = MessageLog(clients.table("messages"))
+        self.messages = MessageLog.of(clients)
         self.events = EventStore(clients)
 
     # ------------------------------------------------------------ the walk

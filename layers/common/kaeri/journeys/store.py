@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -15,8 +16,9 @@ from pydantic import BaseModel
 
 from kaeri.aws import AwsClients, ClientError, Key, all_items, batch_get, condition_failed
 from kaeri.clock import iso, parse_iso
+from kaeri.profiles.customers import CustomersTable
 from kaeri.profiles.model import Profile
-from kaeri.profiles.repository import profile_from_item, profile_key
+from kaeri.profiles.repository import profile_from_item
 
 JourneyStatus = Literal["running", "completed", "exited", "holdout"]
 RETENTION = timedelta(days=400)
@@ -150,18 +152,26 @@ class JourneyStore:
         Same reads as get() and ProfileRepository.get, one request instead of two: the step check
         needs both for nearly every journey it sees.
         """
-        customers = self._clients.table("customers").name
+        customers, profile_request = CustomersTable.of(self._clients).profile_batch_get(shop_id, customer_id)
         journey_key = {"pk": f"{shop_id}#{customer_id}", "sk": f"{scenario_id}#{entry_key}"}
         found = batch_get(
             self._clients.dynamodb_resource,
-            {
-                self._table.name: {"Keys": [journey_key], "ConsistentRead": True},
-                customers: {"Keys": [profile_key(shop_id, customer_id)]},
-            },
+            {self._table.name: {"Keys": [journey_key], "ConsistentRead": True}, customers: profile_request},
         )
         journeys, profiles = found[self._table.name], found[customers]
         journey = Journey.from_item(journeys[0]) if journeys else None
         return journey, profile_from_item(profiles[0]) if profiles else None
+
+    def entered_between(
+        self, shop_id: str, scenario_id: str, since: datetime, until: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Journey items of a scenario entered between two times (index by_scenario), as stored."""
+        return all_items(
+            self._table.query,
+            IndexName="by_scenario",
+            KeyConditionExpression=Key("scenario_key").eq(f"{shop_id}#{scenario_id}")
+            & Key("entered_at").between(iso(since), iso(until)),
+        )
 
     def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
         condition = Key("pk").eq(f"{shop_id}#{customer_id}")

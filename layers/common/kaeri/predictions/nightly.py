@@ -22,11 +22,11 @@ from kaeri import clock
 from kaeri.archive import queries
 from kaeri.archive.engine import Engine, query_arrow
 from kaeri.archive.engines import archive_engine
-from kaeri.aws import Attr, ClientError, Key, all_items
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
 from kaeri.predictions.recommender import RecommenderConfig
-from kaeri.predictions.store import RECS_SK, customer_key, popular_key, together_key
+from kaeri.predictions.store import customer_key, popular_key, together_key
+from kaeri.profiles.customers import CustomersTable, PredictionWrite
 from kaeri.profiles.model import Predictions
 
 REASONS = {0: "similar", 1: "rebuy", 2: "popular"}
@@ -68,23 +68,14 @@ class NightlyResult:
 
 
 def read_profiles(clients: Any, shop_id: str) -> list[dict[str, Any]]:
-    return list(
-        all_items(
-            clients.table("customers").query,
-            IndexName="by_shop",
-            KeyConditionExpression=Key("shop_id").eq(shop_id),
-            FilterExpression=Attr("sk").eq("PROFILE"),
-        )
-    )
+    return list(CustomersTable.of(clients).profile_items(shop_id))
 
 
 def list_shops(clients: Any) -> list[str]:
     """Every shop registered in the config table (items SHOP#{shop} / META)."""
-    items = all_items(
-        clients.table("config").scan,
-        FilterExpression=Attr("pk").begins_with("SHOP#") & Attr("sk").eq("META"),
-    )
-    return sorted({str(item["pk"])[len("SHOP#") :] for item in items})
+    from kaeri.shops import shop_ids
+
+    return shop_ids(clients)
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -177,24 +168,10 @@ def _dynamo_predictions(p: Predictions) -> dict[str, Any]:
 
 def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPrediction]) -> int:
     """SET predictions and churn_key on each PROFILE item; never creates or replaces a profile."""
-    table = clients.table("customers")
-    written = 0
-    for cp in predictions:
-        try:
-            table.update_item(
-                Key={"pk": cp.pk, "sk": "PROFILE"},
-                UpdateExpression="SET predictions = :p, churn_key = :c",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
-                    ":p": _dynamo_predictions(cp.predictions),
-                    ":c": f"{shop_id}#{cp.predictions.churn_risk}",
-                },
-            )
-            written += 1
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-    return written
+    return CustomersTable.of(clients).write_predictions(
+        PredictionWrite(cp.pk, _dynamo_predictions(cp.predictions), f"{shop_id}#{cp.predictions.churn_risk}")
+        for cp in predictions
+    )
 
 
 def _aggregate(aggregate: Any) -> Any:
@@ -263,7 +240,7 @@ def run_shop(
     started = time.perf_counter()
     result = NightlyResult(shop_id=shop_id)
     computed_at = iso(now)
-    table = clients.table("customers")
+    customers = CustomersTable.of(clients)
 
     engine = engine or archive_engine(clients)
     if engine is None:
@@ -275,12 +252,10 @@ def run_shop(
         top, scores, reasons = model.recommend_all(config.top_n)
         popular = model.popular(config.popular_n)
         by_category = recommender.category_popularity(model, categories, config.popular_n)
-        with table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+        with customers.recs_writer(computed_at) as put_recs:
 
             def put(pk: str, pairs: list[tuple[str, float, str]]) -> None:
-                batch.put_item(
-                    Item={"pk": pk, "sk": RECS_SK, "items": _entries(pairs), "computed_at": computed_at}
-                )
+                put_recs(pk, _entries(pairs))
 
             for u, user in enumerate(model.users):
                 pairs = [

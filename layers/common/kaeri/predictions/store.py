@@ -11,57 +11,45 @@ each with `items` = [{product_id, score, reason}] and `computed_at`.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-RECS_SK = "RECS"
-POPULAR = "__popular__"
-TOGETHER = "__together__"
+from kaeri.aws import AwsClients
+from kaeri.profiles.customers import POPULAR, RECS, TOGETHER, CustomersTable, popular_pk, recs_pk, together_pk
 
+__all__ = ["POPULAR", "RECS_SK", "TOGETHER", "customer_key", "popular_key", "together_key"]
 
-class _Clients(Protocol):
-    def table(self, logical: str) -> Any: ...
-
-
-def customer_key(shop_id: str, customer_id: str) -> str:
-    return f"{shop_id}#{customer_id}"
-
-
-def popular_key(shop_id: str, category: str | None = None) -> str:
-    return f"{shop_id}#{POPULAR}" + (f"#{category}" if category else "")
+RECS_SK = RECS
+# The RECS partitions, as kaeri.profiles.customers keys them.
+customer_key = recs_pk
+popular_key = popular_pk
+together_key = together_pk
 
 
-def together_key(shop_id: str, product_id: str) -> str:
-    return f"{shop_id}#{TOGETHER}#{product_id}"
-
-
-def _items(clients: _Clients, pk: str) -> list[dict[str, Any]]:
-    found = clients.table("customers").get_item(Key={"pk": pk, "sk": RECS_SK}).get("Item")
-    if not found:
-        return []
+def _items(clients: AwsClients, pk: str) -> list[dict[str, Any]]:
     return [
         {
             "product_id": str(entry["product_id"]),
             "score": float(entry.get("score", Decimal(0))),
             "reason": str(entry.get("reason", "")),
         }
-        for entry in found.get("items", [])
+        for entry in CustomersTable.of(clients).recs(pk)
     ]
 
 
 def get_popular(
-    clients: _Clients, shop_id: str, n: int = 10, category: str | None = None
+    clients: AwsClients, shop_id: str, n: int = 10, category: str | None = None
 ) -> list[dict[str, Any]]:
     return _items(clients, popular_key(shop_id, category))[:n]
 
 
 def get_bought_together(
-    clients: _Clients, shop_id: str, product_id: str, n: int = 10
+    clients: AwsClients, shop_id: str, product_id: str, n: int = 10
 ) -> list[dict[str, Any]]:
     return _items(clients, together_key(shop_id, product_id))[:n]
 
 
 def get_recommendations(
-    clients: _Clients, shop_id: str, customer_id: str, n: int = 10
+    clients: AwsClients, shop_id: str, customer_id: str, n: int = 10
 ) -> list[dict[str, Any]]:
     """The customer's top-n; shop best sellers fill in for customers without (enough) history."""
     own = _items(clients, customer_key(shop_id, customer_id))[:n]

@@ -17,14 +17,13 @@ import logging
 from typing import Any
 
 from kaeri import clock
-from kaeri.aws import AwsClients, BotoCoreError, ClientError, Key, all_items
+from kaeri.aws import AwsClients, BotoCoreError, ClientError
 from kaeri.clock import iso
 from kaeri.events import from_dynamo
+from kaeri.profiles.customers import CustomersTable
 
 log = logging.getLogger("kaeri.profiles")
 
-QUARANTINE = "quarantine"
-PREFIX = "EVENT#"
 REASON_MAX = 300
 # DynamoDB errors that the same request can never get past: the event itself is at fault.
 PERMANENT_CODES = frozenset({"ValidationException", "ItemCollectionSizeLimitExceededException"})
@@ -47,36 +46,14 @@ def reason_of(exc: BaseException) -> str:
 
 class Quarantine:
     def __init__(self, clients: AwsClients, metrics: Any = None) -> None:
-        self._table = clients.table("customers")
+        self._customers = CustomersTable.of(clients)
         self.metrics = metrics
 
     def put(self, item: dict[str, Any], exc: BaseException) -> None:
         shop_id = str(item.get("shop_id") or str(item.get("pk", "")).split("#", 1)[0])
         message_id = str(item.get("message_id") or item.get("pk", ""))
         reason = reason_of(exc)
-        key = {"pk": f"{shop_id}#{QUARANTINE}", "sk": f"{PREFIX}{message_id}"}
-        self._table.update_item(
-            Key=key,
-            UpdateExpression="SET #e = :e, #r = :r, #at = :at, #mid = :mid, #shop = :shop"
-            ", #n = if_not_exists(#n, :zero) + :one",
-            ExpressionAttributeNames={
-                "#e": "event",
-                "#r": "reason",
-                "#at": "failed_at",
-                "#mid": "message_id",
-                "#shop": "shop",
-                "#n": "failures",
-            },
-            ExpressionAttributeValues={
-                ":e": item,
-                ":r": reason,
-                ":at": iso(clock.now()),
-                ":mid": message_id,
-                ":shop": shop_id,
-                ":zero": 0,
-                ":one": 1,
-            },
-        )
+        self._customers.put_quarantined(shop_id, message_id, item, reason, iso(clock.now()))
         log.error(
             "event %s could not be projected and is quarantined: %s",
             message_id,
@@ -90,8 +67,7 @@ class Quarantine:
 
     def list(self, shop_id: str) -> list[dict[str, Any]]:
         """Quarantined events of a shop, with their stored item (DynamoDB types) under "event"."""
-        condition = Key("pk").eq(f"{shop_id}#{QUARANTINE}") & Key("sk").begins_with(PREFIX)
-        return list(all_items(self._table.query, KeyConditionExpression=condition))
+        return list(self._customers.quarantined(shop_id))
 
     def summary(self, shop_id: str) -> builtins.list[dict[str, Any]]:
         return [
@@ -107,7 +83,7 @@ class Quarantine:
         ]
 
     def resolve(self, shop_id: str, message_id: str) -> None:
-        self._table.delete_item(Key={"pk": f"{shop_id}#{QUARANTINE}", "sk": f"{PREFIX}{message_id}"})
+        self._customers.delete_quarantined(shop_id, message_id)
 
 
 def replay(clients: AwsClients, shop_id: str, message_ids: list[str] | None = None) -> dict[str, int]:

@@ -8,7 +8,11 @@ Items (pk ``{shop}#{customer}``):
 - ``ALIAS`` at pk ``{shop}#anon:{anonymous_id}``: the user id that anonymous id was merged into.
 - ``CONFLICT#{message_id}`` at the same pk: an identify/alias from another user that claimed an
   anonymous id already merged (merge protection: the alias is never re-pointed).
-- ``CONSENT#{at}#{channel}``: one record per consent change (Act on Specified Electronic Mail).
+- ``CONSENT#{at}#{channel}``: one record per consent change (Act on Specified Electronic Mail), in
+  the one format of kaeri.profiles.customers.consent_record.
+
+The table itself, its other item kinds and the shared keys are kaeri.profiles.customers; this module
+is the profile section of that repository.
 """
 
 from __future__ import annotations
@@ -22,12 +26,35 @@ from typing import Any
 from kaeri.aws import AwsClients, ClientError, Key, all_items, batch_get, condition_failed
 from kaeri.clock import iso, parse_iso
 from kaeri.events import from_dynamo
+from kaeri.profiles.customers import (
+    ALIAS,
+    ANON_PREFIX,
+    CONFLICT,
+    PROFILE,
+    CustomersTable,
+    anonymous_customer,
+    consent_record,
+    profile_key,
+    profile_pk,
+)
 from kaeri.profiles.model import Consent, Profile
 
-PROFILE = "PROFILE"
-ALIAS = "ALIAS"
-CONFLICT = "CONFLICT"
-ANON_PREFIX = "anon:"
+__all__ = [
+    "ALIAS",
+    "ANON_PREFIX",
+    "CONFLICT",
+    "PROFILE",
+    "ConcurrentUpdate",
+    "ProfileRepository",
+    "ProfileState",
+    "alias_item",
+    "anonymous_customer",
+    "consent_item",
+    "profile_attributes",
+    "profile_from_item",
+    "profile_key",
+    "profile_pk",
+]
 # Attributes this repository writes on PROFILE items; others (predictions, churn_key) belong to
 # functions/recommend and are never touched here.
 NOT_OWNED = frozenset({"predictions"})
@@ -59,20 +86,6 @@ class ProfileState:
     # The PROFILE item as read (None: not read from the table). save() writes only what differs
     # from it: the conditional version check guarantees the item is still exactly this one.
     stored: dict[str, Any] | None = field(default=None, repr=False)
-
-
-def profile_pk(shop_id: str, customer_id: str) -> str:
-    """The customers-table partition of a customer (profile, consent history, suppression, interest)."""
-    return f"{shop_id}#{customer_id}"
-
-
-def profile_key(shop_id: str, customer_id: str) -> dict[str, str]:
-    """The key of a customer's PROFILE item."""
-    return {"pk": profile_pk(shop_id, customer_id), "sk": PROFILE}
-
-
-def anonymous_customer(anonymous_id: str) -> str:
-    return f"{ANON_PREFIX}{anonymous_id}"
 
 
 def _value(value: Any) -> Any:
@@ -130,24 +143,21 @@ def alias_item(shop_id: str, anonymous_id: str, user_id: str, at: datetime) -> d
 
 def consent_item(shop_id: str, customer_id: str, channel: str, consent: Consent) -> dict[str, Any]:
     """One consent change as evidence: when, status, how (source) and under which wording."""
-    at = iso(consent.at) if consent.at else "unknown"
-    item = {
-        "pk": profile_pk(shop_id, customer_id),
-        "sk": f"CONSENT#{at}#{channel}",
-        "channel": channel,
-        "status": consent.status,
-        "at": at,
-    }
-    if consent.source:
-        item["source"] = consent.source
-    if consent.wording_version:
-        item["wording_version"] = consent.wording_version
-    return item
+    return consent_record(
+        shop_id,
+        customer_id,
+        channel,
+        consent.status,
+        iso(consent.at) if consent.at else None,
+        consent.source,
+        consent.wording_version,
+    )
 
 
 class ProfileRepository:
     def __init__(self, clients: AwsClients) -> None:
-        self._table = clients.table("customers")
+        self.customers = CustomersTable.of(clients)
+        self._table = self.customers.table
         self._clients = clients
 
     def _batch_get(self, keys: list[dict[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
@@ -239,12 +249,7 @@ class ProfileRepository:
 
     def put_records(self, items: list[dict[str, Any]]) -> None:
         """Unconditional puts of ALIAS / CONSENT items: one request for one item, else BatchWriteItem."""
-        if len(items) == 1:
-            self._table.put_item(Item=items[0])
-        elif items:
-            with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:  # 25 a request
-                for item in items:
-                    batch.put_item(Item=item)
+        self.customers.put_records(items)
 
     def put(self, profile: Profile) -> None:
         """Write a whole profile unconditionally (imports, fixtures); streams use save()."""
@@ -353,11 +358,10 @@ class ProfileRepository:
 
     def record_consent(self, shop_id: str, customer_id: str, channel: str, consent: Consent) -> None:
         """One item per consent change: when, status, how (source) and under which wording."""
-        self._table.put_item(Item=consent_item(shop_id, customer_id, channel, consent))
+        self.customers.put_consent(consent_item(shop_id, customer_id, channel, consent))
 
     def consent_history(self, shop_id: str, customer_id: str) -> list[dict[str, Any]]:
-        condition = Key("pk").eq(profile_pk(shop_id, customer_id)) & Key("sk").begins_with("CONSENT#")
-        return [from_dynamo(i) for i in all_items(self._table.query, KeyConditionExpression=condition)]
+        return self.customers.consent_history(shop_id, customer_id)
 
 
 def _state(shop_id: str, customer_id: str, item: dict[str, Any] | None) -> ProfileState:

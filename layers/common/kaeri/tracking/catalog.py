@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kaeri import clock
-from kaeri.aws import AwsClients, TypeDeserializer
+from kaeri.aws import AwsClients, TypeDeserializer, batch_get
 from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.store import EventStore, serialize
@@ -83,6 +83,23 @@ def parse_products(body: Any) -> list[Product]:
     if errors:
         raise InvalidRequest(errors[:50])
     return products
+
+
+class CatalogProducts:
+    """Reads of the catalog table: products by id (BatchGetItem, 100 keys a request)."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._resource = clients.dynamodb_resource
+        self._table = clients.settings.table("catalog")
+
+    def get_many(self, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """product id -> the product item as stored; unknown ids left out."""
+        unique = list(dict.fromkeys(p for p in product_ids if p))
+        if not unique:
+            return {}
+        keys = [{"shop_id": shop_id, "product_id": p} for p in unique]
+        found = batch_get(self._resource, {self._table: {"Keys": keys}})[self._table]
+        return {str(item["product_id"]): item for item in found}
 
 
 class CatalogService:

@@ -12,9 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from kaeri.aws import AwsClients
+from kaeri.profiles.customers import CustomersTable, popular_pk, recs_pk
+from kaeri.tracking.catalog import CatalogProducts
 from kaeri.tracking.errors import request_errors
 
-POPULAR = "__popular__"
 MAX_N = 50
 
 
@@ -55,15 +56,14 @@ def _number(value: Any) -> float | None:
 
 
 def recommendations_for(clients: AwsClients, shop_id: str, user_id: str, n: int = 10) -> Recommendations:
-    customers = clients.table("customers")
+    customers = CustomersTable.of(clients)
     source: Literal["personal", "popular", "none"] = "personal"
-    item = customers.get_item(Key={"pk": f"{shop_id}#{user_id}", "sk": "RECS"}).get("Item")
-    if not item or not item.get("items"):
+    wanted = customers.recs(recs_pk(shop_id, user_id))
+    if not wanted:
         source = "popular"
-        item = customers.get_item(Key={"pk": f"{shop_id}#{POPULAR}", "sk": "RECS"}).get("Item")
-    if not item or not item.get("items"):
+        wanted = customers.recs(popular_pk(shop_id))
+    if not wanted:
         return Recommendations(user_id=user_id, source="none", items=[])
-    wanted = [r for r in item["items"] if isinstance(r, dict) and r.get("product_id")]
     products = _catalog(clients, shop_id, [str(r["product_id"]) for r in wanted[: MAX_N * 2]])
     items: list[Recommendation] = []
     for rec in wanted:
@@ -89,18 +89,4 @@ def recommendations_for(clients: AwsClients, shop_id: str, user_id: str, n: int 
 
 
 def _catalog(clients: AwsClients, shop_id: str, product_ids: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    unique = list(dict.fromkeys(product_ids))
-    table_name = clients.settings.table("catalog")
-    resource = clients.dynamodb_resource
-    for start in range(0, len(unique), 100):
-        keys = [{"shop_id": shop_id, "product_id": p} for p in unique[start : start + 100]]
-        request: dict[str, Any] = {table_name: {"Keys": keys}}
-        for _ in range(5):
-            response = resource.batch_get_item(RequestItems=request)
-            for product in response.get("Responses", {}).get(table_name, []):
-                found[product["product_id"]] = product
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-    return found
+    return CatalogProducts(clients).get_many(shop_id, product_ids)

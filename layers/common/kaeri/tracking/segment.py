@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from kaeri.events import StoredEvent
+from kaeri.profiles.customers import ADDR_PREFIX, ANON_PREFIX, POPULAR
 from kaeri.tracking.errors import InvalidRequest, ItemError
 from kaeri.tracking.limits import MAX_ERRORS_REPORTED, MAX_EVENT_BYTES, MAX_ID_CHARS
 from kaeri.tracking.skew import corrected_timestamp
@@ -32,8 +33,8 @@ from kaeri.tracking.validation import (
 from kaeri.vocabulary import CHANNELS
 
 CallType = Literal["track", "identify", "page", "screen", "alias", "group"]
-RESERVED_USER_PREFIXES = ("anon:", "addr:")  # customers-table key prefixes; see docs/tables.md
-RESERVED_USER_IDS = frozenset({"__popular__"})
+RESERVED_USER_PREFIXES = (ANON_PREFIX, ADDR_PREFIX)  # customers-table key prefixes; see docs/tables.md
+RESERVED_USER_IDS = frozenset({POPULAR})
 LINE_USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 CONSENT_STATUSES = frozenset({"granted", "revoked"})
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from kaeri.aws import AwsClients, ClientError, Key, TypeSerializer, all_items, condition_failed
+from kaeri.aws import Attr, AwsClients, ClientError, Key, TypeSerializer, all_items, condition_failed
 from kaeri.clock import iso
 from kaeri.events import StoredEvent
 from kaeri.tracking.errors import InvalidRequest, ItemError
@@ -48,6 +48,21 @@ class EventStore:
             ExpressionAttributeNames={"#e": "event"},
         )
         return [(str(i["event"]), str(i.get("message_id", ""))) for i in items if i.get("event")]
+
+    def of_shop_day(
+        self, shop_id: str, day: str, names: Sequence[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """A shop's events of one day (YYYY-MM-DD) in time order (index by_shop_time), only the
+        named events when given."""
+        request: dict[str, Any] = {}
+        if names is not None:
+            request["FilterExpression"] = Attr("event").is_in(list(names))
+        return all_items(
+            self._clients.table("events").query,
+            IndexName="by_shop_time",
+            KeyConditionExpression=Key("shop_day").eq(f"{shop_id}#{day}"),
+            **request,
+        )
 
     def prepare(self, events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
         """Every event as a DynamoDB item, or InvalidRequest (nothing written) naming what cannot be."""

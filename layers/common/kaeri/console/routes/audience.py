@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import Response
 
 from kaeri import clock
-from kaeri.aws import Key, all_items
 from kaeri.console.i18n import translator
 from kaeri.console.routes.common import stored_or_404
 from kaeri.console.web import BadRequest, Signed, current, new_router, page, query, shop
+from kaeri.profiles.customers import CustomersTable
 
 if TYPE_CHECKING:
     from kaeri.delivery.preview import Preview
@@ -50,11 +50,7 @@ def find_customers(shop_id: str, text: str, limit: int = 20) -> list[Profile]:
 
     found: list[Profile] = []
     needle = text.lower()
-    for item in all_items(  # pages are read only until enough customers match
-        clients.table("customers").query,
-        IndexName="by_shop",
-        KeyConditionExpression=Key("shop_id").eq(shop_id),
-    ):
+    for item in CustomersTable.of(clients).profile_items(shop_id):  # read only until enough match
         if _matches(item, needle):
             found.append(profile_from_item(item))
             if len(found) >= limit:

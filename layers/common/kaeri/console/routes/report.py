@@ -45,8 +45,8 @@ def report(shop_id: str) -> Response[str]:
 
 @router.get("/console/shops/<shop_id>/messages")
 def messages(shop_id: str) -> Response[str]:
-    from kaeri.delivery.outbox import list_outbox
+    from kaeri.delivery.log import MessageLog
 
     signed, _ = shop(shop_id)
-    rows = list_outbox(current().clients.table("messages"), shop_id, limit=100, include_skipped=True)
+    rows = MessageLog.of(current().clients).outbox(shop_id, limit=100, include_skipped=True)
     return page("messages", signed, shop_id=shop_id, rows=rows)

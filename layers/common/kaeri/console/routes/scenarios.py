@@ -49,7 +49,7 @@ def set_enabled(shop_id: str, scenario_id: str) -> Response[str]:
     t = translator(signed.marketer.language)
     enabled = fields.get("enabled") == "1"
     if enabled:
-        store = TemplateStore(console.clients.table("config"))
+        store = TemplateStore.of(console.clients)
         problems = missing_templates(stored.scenario.template_ids(), store, shop_id)
         if problems:
             raise BadRequest("; ".join(problems))
@@ -137,7 +137,7 @@ def save(signed: Signed, shop_id: str, current_: Any, text: str | None, data: An
     problems: list[Any] = []
     if scenario.id != current_.id:
         problems.append(Problem("id", f"stays {current_.id!r}: save a new scenario with the CLI"))
-    store = TemplateStore(console.clients.table("config"))
+    store = TemplateStore.of(console.clients)
     for problem in missing_templates(scenario.template_ids(), store, shop_id):
         problems.append(_template_problem(problem, text, scenario))
     if problems:

@@ -19,7 +19,7 @@ router = new_router()
 def template_store() -> TemplateStore:
     from kaeri.delivery.template_store import TemplateStore
 
-    return TemplateStore(current().clients.table("config"))
+    return TemplateStore.of(current().clients)
 
 
 @router.get("/console/shops/<shop_id>/templates")
