@@ -58,7 +58,9 @@ class Archive(Construct):
             removal_policy=removal_policy,
             lifecycle_rules=[
                 s3.LifecycleRule(id="retention", expiration=Duration.days(retention_days)),
-                s3.LifecycleRule(id="athena-results", prefix="athena-results/", expiration=Duration.days(7)),
+                # Athena's query metadata and UNLOAD output (read once by AthenaEngine, which deletes it):
+                # whatever a failed reader left behind goes after a day.
+                s3.LifecycleRule(id="athena-results", prefix="athena-results/", expiration=Duration.days(1)),
             ],
         )
         acknowledge(self.bucket, "S1", "access logs of the archive bucket are CloudTrail data events")

@@ -65,7 +65,7 @@ def test_a_price_without_a_source_is_refused():
 
 def test_an_unconfirmed_price_must_say_why():
     raw = _raw()
-    raw["prices"]["sqs_request"]["note"] = ""
+    raw["prices"]["sqs_request"].update(confirmed=False, note="")
     with pytest.raises(ValidationError, match="sqs_request"):
         Prices.model_validate(raw)
 
@@ -75,3 +75,12 @@ def test_another_region_or_currency_is_refused():
     raw["region"] = "us-east-1"
     with pytest.raises(ValidationError, match="region"):
         Prices.model_validate(raw)
+
+
+def test_the_bill_is_set_beside_the_smallest_published_saas_tier_that_holds_the_contacts():
+    prices = load_prices()
+    (at_10k,) = prices.saas_at(10_000)
+    assert (at_10k.tool, at_10k.contacts, at_10k.monthly_usd) == ("Mailchimp", 10_000, 100.0)
+    assert prices.saas_at(20_000)[0].contacts == 50_000  # the next tier up, not the 10,000 one
+    assert prices.saas_at(1_000_000) == []  # no published tier that large: no figure invented
+    assert all(str(t.source).startswith("https://") and t.read_on for t in prices.saas)

@@ -47,6 +47,23 @@ class LinePlan(BaseModel):
     note: str = ""
 
 
+class SaasTier(BaseModel):
+    """A marketing-automation tool's published monthly list price at a contact count (for comparison)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str = Field(min_length=1)
+    plan: str = Field(min_length=1)
+    contacts: int = Field(gt=0, description="the tier's contact / profile limit")
+    monthly_usd: float = Field(gt=0)
+    source: HttpUrl
+    read_on: date
+    confirmed: bool = Field(
+        description="read on the vendor's own page (false: a third-party page quoting it)"
+    )
+    note: str = ""
+
+
 class ExchangeRate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +83,7 @@ class Prices(BaseModel):
     exchange_rate: ExchangeRate
     prices: dict[str, Price]
     line_plans_: list[LinePlan] = Field(alias="line_plans", min_length=1)
+    saas: list[SaasTier] = Field(default_factory=list)
 
     @field_validator("prices")
     @classmethod
@@ -88,6 +106,14 @@ class Prices(BaseModel):
 
     def line_plans(self) -> list[tuple[str, int, float, list[tuple[int, float]]]]:
         return [(p.name, p.included_messages, p.monthly_jpy, list(p.extra_jpy)) for p in self.line_plans_]
+
+    def saas_at(self, contacts: int) -> list[SaasTier]:
+        """Per tool, the smallest published tier that holds `contacts` (none when no tier is that large)."""
+        best: dict[str, SaasTier] = {}
+        for tier in sorted(self.saas, key=lambda t: t.contacts):
+            if tier.contacts >= contacts and tier.tool not in best:
+                best[tier.tool] = tier
+        return list(best.values())
 
     def unconfirmed(self) -> list[str]:
         return sorted(k for k, p in self.prices.items() if not p.confirmed)

@@ -66,6 +66,22 @@ def print_bill(
         f"{len(prices.unconfirmed())} of {len(prices.prices)} prices not confirmed on a public page "
         "(docs/cost.md)."
     )
+    _print_saas(bill, prices, console)
+
+
+def _print_saas(bill: Bill, prices: Prices, console: Console) -> None:
+    tiers = prices.saas_at(bill.customers)
+    if not tiers:
+        largest = max((t.contacts for t in prices.saas), default=0)
+        console.print(
+            f"No SaaS list price published for {bill.customers:,} contacts in prices.json "
+            f"(largest tier there: {largest:,}; docs/cost.md)."
+        )
+    for tier in tiers:
+        console.print(
+            f"Beside: {tier.tool} {tier.plan}, up to {tier.contacts:,} contacts, USD {tier.monthly_usd:,.2f} "
+            f"a month (list price read {tier.read_on}{'' if tier.confirmed else ', third-party page'})."
+        )
 
 
 def bill_json(bill: Bill, units: UnitFigures, prices: Prices) -> dict[str, Any]:
@@ -88,4 +104,16 @@ def bill_json(bill: Bill, units: UnitFigures, prices: Prices) -> dict[str, Any]:
         ],
         "prices": {"date": prices.date.isoformat(), "region": prices.region, "currency": prices.currency},
         "counted": {"customers": units.customers, "days": units.days, "on": units.counted_on},
+        "saas_list_prices": [
+            {
+                "tool": t.tool,
+                "plan": t.plan,
+                "contacts": t.contacts,
+                "usd_per_month": t.monthly_usd,
+                "source": str(t.source),
+                "read_on": t.read_on.isoformat(),
+                "confirmed": t.confirmed,
+            }
+            for t in prices.saas_at(bill.customers)
+        ],
     }

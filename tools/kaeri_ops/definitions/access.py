@@ -18,7 +18,7 @@ A grant is a set of IAM actions on one named resource:
 | sns:sms           | direct-to-phone SMS publishes (no topic)                            |
 | bucket:reports    | objects in the nightly reports bucket                               |
 | bucket:archive    | the event archive bucket and its objects (Parquet)                  |
-| bucket:archive-results | Athena's result objects in the archive bucket (`athena-results/`) |
+| bucket:archive-results | Athena's result and UNLOAD objects in the archive bucket (`athena-results/`) |
 | athena:archive    | the archive's Athena workgroup                                      |
 | glue:archive      | the archive's Glue catalog, database and tables                     |
 | kms:pii           | the PII key (beyond table grants: the archive bucket is under it)   |
@@ -93,11 +93,16 @@ START_JOURNEYS = Grant(("states:StartExecution",), "state-machine:journeys")
 # objects, Athena's results, and the PII key the bucket and results are encrypted with.
 QUERY_ARCHIVE: tuple[Grant, ...] = (
     Grant(
-        ("athena:GetQueryExecution", "athena:GetQueryResults", "athena:StartQueryExecution"), "athena:archive"
+        ("athena:GetQueryExecution", "athena:GetWorkGroup", "athena:StartQueryExecution"), "athena:archive"
     ),
     Grant(("glue:GetDatabase", "glue:GetPartitions", "glue:GetTable"), "glue:archive"),
     Grant(("s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"), "bucket:archive"),
-    Grant(("s3:AbortMultipartUpload", "s3:PutObject"), "bucket:archive-results"),
+    # UNLOAD output is written with the caller's credentials, then read and deleted by it (listing the
+    # prefix is s3:ListBucket on the bucket, granted above).
+    Grant(
+        ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"),
+        "bucket:archive-results",
+    ),
     Grant(("kms:Decrypt", "kms:GenerateDataKey*"), "kms:pii"),
 )
 LINK_SECRET = Grant(READ_SECRET, "secret:link-signing")

@@ -6,7 +6,11 @@ scanned, which is what Athena bills).
 
 from __future__ import annotations
 
+import gzip
+import json
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,14 +201,30 @@ class DuckDbEngine:
 
 
 class AthenaEngine:
-    """Athena over the Glue tables of the archive (the same SQL, transpiled to Trino)."""
+    """Athena over the Glue tables of the archive (the same SQL, transpiled to Trino).
+
+    A query runs as `UNLOAD (<query>) TO '<results>/unload/<uuid>/' WITH (format = 'JSON', compression =
+    'GZIP')`: Athena writes the result as gzip JSON-lines objects (in parallel, several of them), which
+    are streamed back from S3 one line at a time and deleted once read. Memory is one row plus what the
+    caller keeps, whatever the result's size, and the requests are a handful per query (no 1,000-row
+    GetQueryResults pages). The results location is the workgroup's (read once), unless given.
+    """
 
     def __init__(
-        self, athena: Any, database: str, workgroup: str, poll_seconds: float = 0.5, sleep: Any = time.sleep
+        self,
+        athena: Any,
+        database: str,
+        workgroup: str,
+        s3: Any = None,
+        results: str | None = None,
+        poll_seconds: float = 0.5,
+        sleep: Any = time.sleep,
     ) -> None:
         self.athena = athena
         self.database = database
         self.workgroup = workgroup
+        self.s3 = s3
+        self._results = results
         self.poll_seconds = poll_seconds
         self.sleep = sleep
         self.stats = Stats()
@@ -213,56 +233,109 @@ class AthenaEngine:
         tables = {base: f"{self.database}.{dataset}" for base, dataset in queries.BASE_TABLES.items()}
         return queries.render(name, params, queries.ATHENA_DIALECT, tables)
 
+    def results(self) -> str:
+        """`s3://bucket/prefix/` Athena writes to: the workgroup's enforced output location."""
+        if self._results is None:
+            group = self.athena.get_work_group(WorkGroup=self.workgroup)["WorkGroup"]
+            location = group.get("Configuration", {}).get("ResultConfiguration", {}).get("OutputLocation")
+            if not location:
+                raise RuntimeError(f"Athena workgroup {self.workgroup} has no output location")
+            self._results = location if location.endswith("/") else location + "/"
+        return self._results
+
+    def unload_sql(self, name: str, params: dict[str, Any], location: str) -> str:
+        return queries.unload(self.sql(name, params), location)
+
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.rows(name, params))
+
+    def query_arrow(self, name: str, params: dict[str, Any], batch_rows: int = 50_000) -> Any:
+        """The result as a pyarrow Table, built a batch of rows at a time (no list of every row)."""
+        import pyarrow as pa
+
+        tables, batch = [], []
+        for row in self.rows(name, params):
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                tables.append(pa.Table.from_pylist(batch))
+                batch = []
+        if batch or not tables:
+            tables.append(pa.Table.from_pylist(batch))
+        return pa.concat_tables(tables, promote_options="default")
+
+    def rows(self, name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The query's rows as they are read from the UNLOAD output (then the objects are deleted)."""
+        location = f"{self.results()}unload/{uuid.uuid4().hex}/"
         started = self.athena.start_query_execution(
-            QueryString=self.sql(name, params),
+            QueryString=self.unload_sql(name, params, location),
             QueryExecutionContext={"Database": self.database},
             WorkGroup=self.workgroup,
         )
-        qid = started["QueryExecutionId"]
-        while True:
-            execution = self.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-            state = execution["Status"]["State"]
-            if state == "SUCCEEDED":
-                break
-            if state in ("FAILED", "CANCELLED"):
-                reason = execution["Status"].get("StateChangeReason", state)
-                raise RuntimeError(f"Athena query {name} {state.lower()}: {reason}")
-            self.sleep(self.poll_seconds)
+        execution = self._wait(name, started["QueryExecutionId"])
         scanned = int(execution.get("Statistics", {}).get("DataScannedInBytes", 0))
         self.stats.queries += 1
         self.stats.bytes_scanned += scanned
         self.stats.by_query[name] = self.stats.by_query.get(name, 0) + scanned
-        return list(self._rows(qid))
-
-    def _rows(self, qid: str) -> Any:
-        header: list[str] | None = None
-        kwargs: dict[str, Any] = {"QueryExecutionId": qid}
-        while True:
-            page = self.athena.get_query_results(**kwargs)
-            types = [c["Type"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
-            for row in page["ResultSet"]["Rows"]:
-                values = [d.get("VarCharValue") for d in row["Data"]]
-                if header is None:
-                    header = [str(v) for v in values]
-                    continue
-                yield dict(
-                    zip(
-                        header, (_athena_value(v, t) for v, t in zip(values, types, strict=True)), strict=True
-                    )
+        self.stats.ran.append((name, dict(params)))
+        bucket, _, prefix = location.removeprefix("s3://").partition("/")
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+        try:
+            for key in keys:
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+                with gzip.open(body, "rt", encoding="utf-8") as lines:
+                    for line in lines:
+                        if line.strip():
+                            yield json_row(json.loads(line))
+        finally:
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+                self.s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]}
                 )
-            if "NextToken" not in page:
-                return
-            kwargs["NextToken"] = page["NextToken"]
+
+    def _wait(self, name: str, qid: str) -> dict[str, Any]:
+        while True:
+            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=qid)[
+                "QueryExecution"
+            ]
+            state = execution["Status"]["State"]
+            if state == "SUCCEEDED":
+                return execution
+            if state in ("FAILED", "CANCELLED"):
+                reason = execution["Status"].get("StateChangeReason", state)
+                raise RuntimeError(f"Athena query {name} {state.lower()}: {reason}")
+            self.sleep(self.poll_seconds)
 
 
-def _athena_value(value: str | None, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind in ("bigint", "integer", "smallint", "tinyint"):
-        return int(value)
-    if kind in ("double", "float", "real", "decimal"):
-        return float(value)
-    if kind.startswith("timestamp"):
-        return datetime.fromisoformat(value.replace(" UTC", "")).replace(tzinfo=UTC)
-    return value
+def _timestamp(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    text = value.removesuffix(" UTC").removesuffix("Z")
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _double(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else value
+
+
+def json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of Athena's JSON output with the Python types DuckDbEngine returns (queries.RESULT_TYPES):
+    timestamps (JSON strings) as aware datetimes, doubles written without a fraction as floats."""
+    out: dict[str, Any] = {}
+    for column, value in row.items():
+        kind = queries.RESULT_TYPES.get(column)
+        if value is None or kind is None:
+            out[column] = value
+        elif kind == "timestamp":
+            out[column] = _timestamp(value)
+        elif kind == "double":
+            out[column] = _double(value)
+        else:  # "lines": order lines, their price and quantity are doubles
+            out[column] = [
+                {
+                    **line,
+                    **{f: _double(line.get(f)) for f in ("price", "quantity") if line.get(f) is not None},
+                }
+                for line in value
+            ]
+    return out

@@ -13,5 +13,7 @@ def archive_engine(clients: Any) -> Engine | None:
     if settings.archive_path:
         return DuckDbEngine(settings.archive_path)
     if settings.archive_database:
-        return AthenaEngine(clients.client("athena"), settings.archive_database, settings.athena_workgroup)
+        return AthenaEngine(
+            clients.client("athena"), settings.archive_database, settings.athena_workgroup, s3=clients.s3
+        )
     return None

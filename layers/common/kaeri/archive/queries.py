@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokenizer_core import TokenType
 
 SOURCE_DIALECT = "duckdb"
 ATHENA_DIALECT = "trino"
@@ -116,3 +117,57 @@ def bind(name: str, params: dict[str, Any], tables: dict[str, str] | None = None
 
 def render(name: str, params: dict[str, Any], dialect: str, tables: dict[str, str] | None = None) -> str:
     return bind(name, params, tables).sql(dialect=dialect, pretty=True)
+
+
+# Result columns whose JSON form (Athena's UNLOAD output) is not already the Python type DuckDB returns:
+# timestamps are strings, a double may be written without a fraction, order lines hold doubles. Every
+# query's TIMESTAMP and DOUBLE result columns are named here (a test checks it against DuckDB's types).
+RESULT_TYPES: dict[str, str] = {
+    "at": "timestamp",
+    "last_at": "timestamp",
+    "created_at": "timestamp",
+    "sent_at": "timestamp",
+    "revenue": "double",
+    "score": "double",
+    "products": "lines",
+}
+UNLOAD_OPTIONS = {"format": "JSON", "compression": "GZIP"}
+
+
+def unload(select: str, location: str) -> str:
+    """An Athena UNLOAD of a rendered query to `location` (an empty `s3://` prefix), checked by parsing it."""
+    if not location.startswith("s3://") or not location.endswith("/") or "'" in location:
+        raise ValueError(f"UNLOAD location must be an s3:// prefix ending in '/': {location!r}")
+    options = ", ".join(f"{k} = '{v}'" for k, v in UNLOAD_OPTIONS.items())
+    text = f"UNLOAD (\n{select}\n)\nTO '{location}'\nWITH ({options})"
+    parse_unload(text)
+    return text
+
+
+def parse_unload(text: str) -> tuple[exp.Expr, str, dict[str, str]]:
+    """An UNLOAD statement's query (parsed as Athena SQL), its TO location and its WITH options.
+
+    sqlglot reads UNLOAD only as an opaque command, so the statement is split on Athena's tokens
+    (UNLOAD, the parenthesized query, TO '<location>', WITH (key = 'value', ...)) and the query parsed.
+    """
+    tokens = sqlglot.tokenize(text, read=ATHENA_DIALECT)  # the Athena tokenizer swallows a command
+    if len(tokens) < 2 or tokens[0].text.upper() != "UNLOAD" or tokens[1].token_type != TokenType.L_PAREN:
+        raise ValueError("not an UNLOAD (<query>) statement")
+    depth, end = 0, -1
+    for i, token in enumerate(tokens[1:], start=1):
+        depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(token.token_type, 0)
+        if depth == 0:
+            end = i
+            break
+    tail = tokens[end + 1 :] if end > 0 else []
+    if (
+        len(tail) < 5
+        or tail[0].text.upper() != "TO"
+        or tail[1].token_type != TokenType.STRING
+        or tail[2].text.upper() != "WITH"
+    ):
+        raise ValueError("UNLOAD needs (<query>) TO '<s3 location>' WITH (<options>)")
+    query = sqlglot.parse_one(text[tokens[1].end + 1 : tokens[end].start], read="athena")
+    words = [t.text for t in tail[4:-1] if t.token_type not in (TokenType.COMMA, TokenType.EQ)]
+    options = {k.lower(): v for k, v in zip(words[::2], words[1::2], strict=True)}
+    return query, tail[1].text, options
