@@ -30,7 +30,7 @@ def _shop(seed: int, users: int = 80, items: int = 60, lines: int = 900, tail: f
 
 def _dense_similar(model: recommender.ItemItemModel) -> np.ndarray:
     """History × neighbours for every customer and item, normalised to each row's best (dense)."""
-    n_users, n_items = len(model.users), len(model.items)
+    n_users = len(model.users)
     s = np.zeros((n_items, n_items))
     for i in range(n_items):
         lo, hi = model.neighbour_ptr[i], model.neighbour_ptr[i + 1]
@@ -83,7 +83,7 @@ def test_learned_ranker_lists_equal_dense_scoring_of_its_candidates(block_cells)
     data = _shop(12)
     model = recommender.fit(data, RecommenderConfig(candidates=15, neighbours=8, block_cells=block_cells))
     assert model.ranker is not None
-    n_users, n_items = len(model.users), len(model.items)
+    n_users = len(model.users)
     rows = np.arange(n_users)
     cand = model.candidates(rows)
     # The candidates' "similar" feature is the dense history × neighbours at those items.
