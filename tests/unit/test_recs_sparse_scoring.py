@@ -30,7 +30,7 @@ def _shop(seed: int, users: int = 80, items: int = 60, lines: int = 900, tail: f
 
 def _dense_similar(model: recommender.ItemItemModel) -> np.ndarray:
     """History × neighbours for every customer and item, normalised to each row's best (dense)."""
-    n_users = len(model.users)
+    n_users, n_items = len(model.users), len(model.items)
     s = np.zeros((n_items, n_items))
     for i in range(n_items):
         lo, hi = model.neighbour_ptr[i], model.neighbour_ptr[i + 1]
