@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from kaeri.predictions.boosting import Trees, fit_trees
+
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -66,6 +68,12 @@ class RecommenderConfig:
     candidates: int = 100  # per customer, besides their own items: best similar and best recent sellers
     ranker_l2: float = 100.0  # ridge penalty of the learned ranker (standardised features)
     ranker_max_users: int = 20_000  # customers (at most) whose window purchases train the ranker
+    ranker_trees: int = 0  # boosted trees on top of the linear ranker (0: linear only)
+    ranker_depth: int = 3  # depth of each tree
+    ranker_rate: float = 0.1  # learning rate (shrinkage) of the trees
+    ranker_tree_rows: int = (
+        150_000  # candidate rows (at most; all positives, negatives sampled) the trees see
+    )
 
     def kind_weights(self) -> Array:
         return np.array(
@@ -88,6 +96,15 @@ class RecommenderConfig:
             raise ValueError(f"ranker must be one of {RANKERS}, not {self.ranker!r}")
         if self.label_window_days <= 0 or self.candidates < 1 or self.ranker_max_users < 1:
             raise ValueError("label_window_days, candidates and ranker_max_users must be positive")
+        if (
+            self.ranker_trees < 0
+            or self.ranker_depth < 1
+            or self.ranker_rate <= 0
+            or self.ranker_tree_rows < 1
+        ):
+            raise ValueError(
+                "ranker_trees must be >= 0; ranker_depth, ranker_rate, ranker_tree_rows positive"
+            )
 
 
 @dataclass(frozen=True)
@@ -491,10 +508,15 @@ class Ranker:
     coef: Array  # intercept first, then one weight per feature
     trained_rows: int = 0
     trained_positives: int = 0
+    trees: Trees | None = None  # boosted on top of the linear score (`ranker_trees` > 0)
 
-    def score(self, x: NDArray[np.floating]) -> Array:
+    def linear(self, x: NDArray[np.floating]) -> Array:
         products = np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
         return np.asarray(self.coef[0] + products, dtype=np.float64)
+
+    def score(self, x: NDArray[np.floating]) -> Array:
+        base = self.linear(x)
+        return base if self.trees is None else base + self.trees.score(x)
 
     def weights(self) -> dict[str, float]:
         return {"intercept": float(self.coef[0])} | dict(
@@ -870,7 +892,25 @@ def learn_ranker(before: Pairs, labels: IntArray, config: RecommenderConfig) -> 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     coef = _logistic((x - mean) / scale, y, sample_weight, config.ranker_l2)
-    return Ranker(mean, scale, coef, trained_rows=int(y.size), trained_positives=int(y.sum()))
+    linear = Ranker(mean, scale, coef, trained_rows=int(y.size), trained_positives=int(y.sum()))
+    if config.ranker_trees == 0:
+        return linear
+    # The trees see every positive and an even sample of the negatives (re-weighted to their share).
+    negatives = np.flatnonzero(y == 0)
+    room = max(config.ranker_tree_rows - int(y.sum()), 1)
+    picked = negatives[np.linspace(0, negatives.size - 1, min(room, negatives.size)).astype(np.int64)]
+    rows = np.sort(np.concatenate([np.flatnonzero(y > 0), picked]))
+    w = sample_weight[rows] * np.where(y[rows] > 0, 1.0, negatives.size / max(picked.size, 1))
+    trees = fit_trees(
+        x[rows],
+        y[rows],
+        w,
+        linear.linear(x[rows]),
+        config.ranker_trees,
+        config.ranker_depth,
+        config.ranker_rate,
+    )
+    return replace(linear, trees=trees)
 
 
 def _window_keys(user: IntArray, item: IntArray, n_items: int) -> IntArray:
