@@ -115,7 +115,9 @@ def test_short_candidate_lists_are_filled_with_the_best_sellers_they_do_not_hold
 
 
 def _scoring_peak(items: int) -> tuple[int, int]:
-    model = recommender.fit(_shop(13, users=300, items=items, lines=3000, tail=0.0))
+    # The accumulation scratch is capped by block_cells (here 100,000 cells); the rest is gathered.
+    config = RecommenderConfig(block_cells=100_000)
+    model = recommender.fit(_shop(13, users=300, items=items, lines=3000, tail=0.0), config)
     tracemalloc.start()
     model.recommend_all(10)
     peak = tracemalloc.get_traced_memory()[1]

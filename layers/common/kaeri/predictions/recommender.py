@@ -260,10 +260,11 @@ def pairs_from_interactions(data: Interactions, config: RecommenderConfig) -> Pa
         _, inv = np.unique(user * n_items + item, return_inverse=True)
         inv = inv.ravel()
         purchase = data.kind[rows] == PURCHASE
-        occ = np.unique(np.column_stack([inv[purchase], data.basket[rows][purchase]]), axis=0)
+        span = int(data.basket.max(initial=-1)) + 2
+        occ = np.unique(inv[purchase] * span + (data.basket[rows][purchase] + 1))  # one row per pair
         if not occ.size:
             return np.zeros(n, dtype=np.int64)
-        return np.bincount(occ[:, 0], minlength=n).astype(np.int64)
+        return np.bincount(occ // span, minlength=n).astype(np.int64)
 
     return _sum_pairs(
         data.user,
@@ -348,13 +349,33 @@ def _top_sorted(scores: Array, k: int) -> tuple[IntArray, Array]:
 
 
 def _top_per_row(row: IntArray, score: Array, k: int) -> NDArray[np.bool_]:
-    """Mask of each row's k best entries (sparse rows; ties go to the earlier entry)."""
-    order = np.lexsort((-score, row))
+    """Mask of each row's k best entries (sparse rows; `score` in [0, 1], ties in any fixed order)."""
+    order = np.argsort(row.astype(np.float64) * 4.0 + (2.0 - score), kind="quicksort")
     ranked = row[order]
     rank = np.arange(row.size) - np.searchsorted(ranked, ranked, side="left")
     keep = np.zeros(row.size, dtype=bool)
     keep[order[rank < k]] = True
     return keep
+
+
+def _sum_by_key(keys: IntArray, values: Array, scratch_cells: int = 0) -> tuple[IntArray, Array]:
+    """Distinct keys (ascending) and the sum of `values` per key.
+
+    When the key space fits in `scratch_cells`, one bincount over it (a scratch of at most that many
+    cells, dropped at once) is several times faster than sorting the keys; otherwise one sort."""
+    if keys.size == 0:
+        return keys.astype(np.int64), np.zeros(0)
+    space = int(keys.max()) + 1
+    if space <= scratch_cells:
+        sums = np.bincount(keys, weights=values, minlength=space)
+        present = np.bincount(keys, minlength=space) > 0
+        found = np.flatnonzero(present)
+        return found.astype(np.int64), np.asarray(sums[found], dtype=np.float64)
+    small = keys.astype(np.int32) if int(keys.max()) < 2**31 else keys  # a faster sort when it fits
+    order = np.argsort(small, kind="quicksort")
+    ranked = keys[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    return ranked[starts].astype(np.int64), np.add.reduceat(values[order].astype(np.float64), starts)
 
 
 def _member(sorted_keys: IntArray, keys: IntArray) -> tuple[NDArray[np.bool_], IntArray]:
@@ -603,9 +624,7 @@ class ItemItemModel:
         weights = self.user_weight[entry].astype(np.float64)
         owner, pos = _expand(self.neighbour_ptr, self.user_item[entry])
         flat = local_user[owner] * n_items + self.neighbour_item[pos]
-        keys, inv = np.unique(flat, return_inverse=True)
-        contrib = weights[owner] * self.neighbour_sim[pos]
-        sim = np.asarray(np.bincount(inv.ravel(), weights=contrib, minlength=keys.size), dtype=np.float64)
+        keys, sim = _sum_by_key(flat, weights[owner] * self.neighbour_sim[pos], self.config.block_cells)
         row = keys // max(n_items, 1)
         peak = np.zeros(user_rows.size)
         np.maximum.at(peak, row, sim)
@@ -975,11 +994,11 @@ def bought_together(
     """Items most often in the same order as each item, scored by co-occurrence / sqrt(both counts)."""
     sel = (data.kind == PURCHASE) & (data.basket >= 0)
     basket, item = data.basket[sel], data.item[sel]
-    pairs = np.unique(np.column_stack([basket, item]), axis=0)
-    if pairs.size == 0:
-        return {}
-    basket, item = pairs[:, 0], pairs[:, 1]
     n_items = len(data.items)
+    pair_keys = np.unique(basket * n_items + item)
+    if pair_keys.size == 0:
+        return {}
+    basket, item = pair_keys // n_items, pair_keys % n_items
     sizes = np.bincount(basket)
     small = sizes[basket] <= 50  # a wholesale order of hundreds of lines says little about pairs
     basket, item = basket[small], item[small]
