@@ -13,9 +13,13 @@ them. With too little in that window, the fixed blend ranks: history × neighbou
 term for items customers keep re-buying, one-off purchases left out. Popularity (overall and per
 category) fills the list for new customers; "bought together" comes from co-occurrence within orders.
 
-Memory: the interaction arrays, the neighbour CSR (items × k) and one scratch block whose size is
-`RecommenderConfig.block_cells` (customer-item pairs expanded, and rows × items cells), so it grows
-with the interactions, not with the square of the catalogue. Each customer's `max_user_items` heaviest
+Scoring is a sparse gather: per block of customers, history × neighbours is summed per (customer,
+item) key, only those keys, the customer's own items and the recent best sellers are candidates, and
+the top n is taken among them (the rest filled from the popularity order): no customers × items
+matrix. Memory: the interaction arrays, the neighbour CSR (items × k), each block's candidates and
+one scratch whose size is capped by `RecommenderConfig.block_cells` (expanded pairs, the neighbour
+search's rows × items block, the scoring's summation), so it grows with the interactions, not with
+the square of the catalogue or customers × items. Each customer's `max_user_items` heaviest
 items (at most) enter the similarity, so the pair expansion is bounded by interactions × that cap.
 
 Two inputs: raw interactions (`Interactions.build` + `fit`, one row per event) and the archive's SQL
