@@ -7,7 +7,11 @@ a shared machine disturbs less); `recs.fit_peak_mb_{25,50,100}pct` are the
 numpy allocations' peak (tracemalloc) while fitting on the first 25/50/100% of customers, so the
 growth with interactions is visible; `recs.recall_at_10` is ours with the shipped (tuned) defaults,
 trained before 2011-08-01 and scored on August–September. The baselines and the hyper-parameter
-search are `kaeri eval recs` (minutes, not a bench): see docs/predictions.md.
+search are `kaeri eval recs` (minutes, not a bench): see docs/predictions.md. When its `--json`
+output is saved as build/recs_eval.json (or the file named by KAERI_RECS_EVAL), its report-month
+figures are copied in: `recs.eval_{ours,als,bm25_knn,most_popular}_recall_at_10`,
+`recs.best_tuned_baseline` and `recs.lift_over_best_tuned_baseline_pct` (ours over the best tuned
+baseline on August–September, in percent; the goal is >= 10).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import sys
 from pathlib import Path
 
 DATA = Path(os.environ.get("KAERI_RETAIL", "../shared/data/online_retail_2010-12_2011-09.csv.gz"))
+EVAL = Path(os.environ.get("KAERI_RECS_EVAL", "build/recs_eval.json"))
 
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
@@ -102,4 +107,28 @@ def run() -> dict[str, float | int | str]:
             "recall_at_10": round(full["recall_at_10"], 4),
         }
     )
+    out.update(eval_figures(EVAL))
+    return out
+
+
+def eval_figures(path: Path) -> dict[str, float | int | str]:
+    """Report-month figures of a saved `kaeri eval recs --json` run (none when it is absent)."""
+    if not path.exists():
+        return {}
+    result = json.loads(path.read_text())
+    report = result.get("report", {})
+    out: dict[str, float | int | str] = {
+        f"eval_{name}_recall_at_10": round(m["recall_at_10"], 4) for name, m in report.items()
+    }
+    out.update(
+        {
+            f"eval_{name}_validation_recall_at_10": round(v, 4)
+            for name, v in result.get("validation_recall_at_10", {}).items()
+        }
+    )
+    if "best_baseline" in result:
+        out["best_tuned_baseline"] = result["best_baseline"]
+        out["lift_over_best_tuned_baseline_pct"] = round(
+            100.0 * (result["ours_vs_best_baseline_recall"] - 1.0), 2
+        )
     return out

@@ -174,7 +174,8 @@ def recs(
     if "best_baseline" in result:
         typer.echo(
             f"ours vs best tuned baseline ({result['best_baseline']}) recall@10: "
-            f"{result['ours_vs_best_baseline_recall']:.3f}x"
+            f"{result['ours_vs_best_baseline_recall']:.3f}x "
+            f"({100.0 * (result['ours_vs_best_baseline_recall'] - 1.0):+.1f}%; goal +10%)"
         )
     if "full_file_customers" not in result:
         return

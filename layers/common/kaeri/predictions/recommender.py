@@ -13,9 +13,13 @@ them. With too little in that window, the fixed blend ranks: history × neighbou
 term for items customers keep re-buying, one-off purchases left out. Popularity (overall and per
 category) fills the list for new customers; "bought together" comes from co-occurrence within orders.
 
-Memory: the interaction arrays, the neighbour CSR (items × k) and one scratch block whose size is
-`RecommenderConfig.block_cells` (customer-item pairs expanded, and rows × items cells), so it grows
-with the interactions, not with the square of the catalogue. Each customer's `max_user_items` heaviest
+Scoring is a sparse gather: per block of customers, history × neighbours is summed per (customer,
+item) key, only those keys, the customer's own items and the recent best sellers are candidates, and
+the top n is taken among them (the rest filled from the popularity order): no customers × items
+matrix. Memory: the interaction arrays, the neighbour CSR (items × k), each block's candidates and
+one scratch whose size is capped by `RecommenderConfig.block_cells` (expanded pairs, the neighbour
+search's rows × items block, the scoring's summation), so it grows with the interactions, not with
+the square of the catalogue or customers × items. Each customer's `max_user_items` heaviest
 items (at most) enter the similarity, so the pair expansion is bounded by interactions × that cap.
 
 Two inputs: raw interactions (`Interactions.build` + `fit`, one row per event) and the archive's SQL
@@ -25,12 +29,14 @@ aggregate (`InteractionAggregate` + `fit_aggregate`, one row per customer, produ
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
+
+from kaeri.predictions.boosting import Trees, fit_trees
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -66,6 +72,12 @@ class RecommenderConfig:
     candidates: int = 100  # per customer, besides their own items: best similar and best recent sellers
     ranker_l2: float = 100.0  # ridge penalty of the learned ranker (standardised features)
     ranker_max_users: int = 20_000  # customers (at most) whose window purchases train the ranker
+    ranker_trees: int = 0  # boosted trees on top of the linear ranker (0: linear only)
+    ranker_depth: int = 3  # depth of each tree
+    ranker_rate: float = 0.1  # learning rate (shrinkage) of the trees
+    ranker_tree_rows: int = (
+        150_000  # candidate rows (at most; all positives, negatives sampled) the trees see
+    )
 
     def kind_weights(self) -> Array:
         return np.array(
@@ -88,6 +100,15 @@ class RecommenderConfig:
             raise ValueError(f"ranker must be one of {RANKERS}, not {self.ranker!r}")
         if self.label_window_days <= 0 or self.candidates < 1 or self.ranker_max_users < 1:
             raise ValueError("label_window_days, candidates and ranker_max_users must be positive")
+        if (
+            self.ranker_trees < 0
+            or self.ranker_depth < 1
+            or self.ranker_rate <= 0
+            or self.ranker_tree_rows < 1
+        ):
+            raise ValueError(
+                "ranker_trees must be >= 0; ranker_depth, ranker_rate, ranker_tree_rows positive"
+            )
 
 
 @dataclass(frozen=True)
@@ -243,10 +264,11 @@ def pairs_from_interactions(data: Interactions, config: RecommenderConfig) -> Pa
         _, inv = np.unique(user * n_items + item, return_inverse=True)
         inv = inv.ravel()
         purchase = data.kind[rows] == PURCHASE
-        occ = np.unique(np.column_stack([inv[purchase], data.basket[rows][purchase]]), axis=0)
+        span = int(data.basket.max(initial=-1)) + 2
+        occ = np.unique(inv[purchase] * span + (data.basket[rows][purchase] + 1))  # one row per pair
         if not occ.size:
             return np.zeros(n, dtype=np.int64)
-        return np.bincount(occ[:, 0], minlength=n).astype(np.int64)
+        return np.bincount(occ // span, minlength=n).astype(np.int64)
 
     return _sum_pairs(
         data.user,
@@ -328,6 +350,71 @@ def _top_sorted(scores: Array, k: int) -> tuple[IntArray, Array]:
     best_scores = np.take_along_axis(scores, best, axis=1)
     order = np.argsort(-best_scores, axis=1, kind="stable")
     return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+
+
+def _top_per_row(row: IntArray, score: Array, k: int) -> NDArray[np.bool_]:
+    """Mask of each row's k best entries (sparse rows; `score` in [0, 1], ties in any fixed order)."""
+    order = np.argsort(row.astype(np.float64) * 4.0 + (2.0 - score), kind="quicksort")
+    ranked = row[order]
+    rank = np.arange(row.size) - np.searchsorted(ranked, ranked, side="left")
+    keep = np.zeros(row.size, dtype=bool)
+    keep[order[rank < k]] = True
+    return keep
+
+
+def _sum_by_key(keys: IntArray, values: Array, scratch_cells: int = 0) -> tuple[IntArray, Array]:
+    """Distinct keys (ascending) and the sum of `values` per key.
+
+    When the key space fits in `scratch_cells`, one bincount over it (a scratch of at most that many
+    cells, dropped at once) is several times faster than sorting the keys; otherwise one sort."""
+    if keys.size == 0:
+        return keys.astype(np.int64), np.zeros(0)
+    space = int(keys.max()) + 1
+    if space <= scratch_cells:
+        sums = np.bincount(keys, weights=values, minlength=space)
+        present = np.bincount(keys, minlength=space) > 0
+        found = np.flatnonzero(present)
+        return found.astype(np.int64), np.asarray(sums[found], dtype=np.float64)
+    small = keys.astype(np.int32) if int(keys.max()) < 2**31 else keys  # a faster sort when it fits
+    order = np.argsort(small, kind="quicksort")
+    ranked = keys[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    return ranked[starts].astype(np.int64), np.add.reduceat(values[order].astype(np.float64), starts)
+
+
+def _member(sorted_keys: IntArray, keys: IntArray) -> tuple[NDArray[np.bool_], IntArray]:
+    """Whether each of `keys` is in the ascending `sorted_keys`, and where (0 when absent)."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, dtype=bool), np.zeros(keys.size, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    found = sorted_keys[at] == keys
+    return found, np.where(found, at, 0).astype(np.int64)
+
+
+def _fill_items(
+    rows: int, keys: IntArray, order: IntArray, width: int, n_items: int
+) -> tuple[IntArray, IntArray]:
+    """Per row, the first `width` items of `order` that are not among its candidate `keys`
+    (row × items + item, ascending). A prefix of `order` is gathered per row, widened only for the
+    rows whose candidates cover it, so the work is rows × (width + their candidates), not rows × items."""
+    out_row: list[IntArray] = []
+    out_item: list[IntArray] = []
+    pending = np.arange(rows, dtype=np.int64)
+    size = min(n_items, 2 * width)
+    while pending.size:
+        pool = order[:size]
+        wanted = (pending[:, None] * n_items + pool[None, :]).ravel()
+        free = ~_member(keys, wanted)[0].reshape(pending.size, size)
+        done = (free.sum(axis=1) >= width) | (size >= n_items)
+        take = free & done[:, None] & (np.cumsum(free, axis=1) <= width)
+        r, c = np.nonzero(take)
+        out_row.append(pending[r])
+        out_item.append(pool[c])
+        pending = pending[~done]
+        size = min(n_items, size * 4)
+    if not out_row:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_row).astype(np.int64), np.concatenate(out_item).astype(np.int64)
 
 
 def _expand(ptr: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
@@ -446,10 +533,15 @@ class Ranker:
     coef: Array  # intercept first, then one weight per feature
     trained_rows: int = 0
     trained_positives: int = 0
+    trees: Trees | None = None  # boosted on top of the linear score (`ranker_trees` > 0)
 
-    def score(self, x: NDArray[np.floating]) -> Array:
+    def linear(self, x: NDArray[np.floating]) -> Array:
         products = np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
         return np.asarray(self.coef[0] + products, dtype=np.float64)
+
+    def score(self, x: NDArray[np.floating]) -> Array:
+        base = self.linear(x)
+        return base if self.trees is None else base + self.trees.score(x)
 
     def weights(self) -> dict[str, float]:
         return {"intercept": float(self.coef[0])} | dict(
@@ -464,7 +556,7 @@ class Candidates:
     local_user: IntArray  # row within the block
     item: IntArray
     features: NDArray[np.float32]  # len(item) × len(FEATURES)
-    similar: Array  # rows × items: history × neighbours, normalised per row (the "similar" reason)
+    similar: Array  # per candidate: history × neighbours, normalised to the row's best (0 = not similar)
 
 
 @dataclass
@@ -512,40 +604,56 @@ class ItemItemModel:
         """Top-n item indexes, scores and reasons for every user (reason 0 similar, 1 re-buy, 2 popular)."""
         return self.recommend_rows(np.arange(len(self.users), dtype=np.int64), n)
 
-    def _chunk(self) -> int:
-        return max(1, self.config.block_cells // max(len(self.items), 1))
+    def blocks(self, user_rows: IntArray) -> Iterator[slice]:
+        """Consecutive slices of `user_rows` whose scoring work (history × neighbours expanded, plus
+        the candidates and fill of every customer) stays within `block_cells`."""
+        hist_ptr = self.user_ptr
+        nb_count = np.diff(self.neighbour_ptr)
+        per_entry = np.concatenate([[0], np.cumsum(nb_count[self.user_item])])
+        cost = per_entry[hist_ptr[user_rows + 1]] - per_entry[hist_ptr[user_rows]]
+        cost = cost + np.diff(hist_ptr)[user_rows] + 2 * self.config.candidates + 64
+        cum = np.concatenate([[0], np.cumsum(cost)])
+        start = 0
+        while start < user_rows.size:
+            by_cost = int(np.searchsorted(cum, cum[start] + self.config.block_cells, side="right")) - 1
+            stop = min(user_rows.size, max(by_cost, start + 1))
+            yield slice(start, stop)
+            start = stop
 
-    def _similar(self, user_rows: IntArray) -> tuple[IntArray, IntArray, Array]:
-        """(row within the block, history entry) of every history item, and history × neighbours."""
-        rows, n_items = user_rows.size, len(self.items)
+    def _similar(self, user_rows: IntArray) -> tuple[IntArray, IntArray, IntArray, Array]:
+        """Each history entry (row within the block, entry), and history × neighbours as sparse
+        (row × items + item) keys, ascending, with their scores normalised to each row's best."""
+        n_items = len(self.items)
         local_user, entry = _expand(self.user_ptr, user_rows)
-        items = self.user_item[entry]
         weights = self.user_weight[entry].astype(np.float64)
-        owner, pos = _expand(self.neighbour_ptr, items)
+        owner, pos = _expand(self.neighbour_ptr, self.user_item[entry])
         flat = local_user[owner] * n_items + self.neighbour_item[pos]
-        contrib = weights[owner] * self.neighbour_sim[pos]
-        sim = np.bincount(flat, weights=contrib, minlength=rows * n_items).astype(np.float64, copy=False)
-        sim = sim.reshape(rows, n_items)
-        peak = sim.max(axis=1, keepdims=True)
-        np.divide(sim, peak, out=sim, where=peak > 0)
-        return local_user, entry, sim
+        keys, sim = _sum_by_key(flat, weights[owner] * self.neighbour_sim[pos], self.config.block_cells)
+        row = keys // max(n_items, 1)
+        peak = np.zeros(user_rows.size)
+        np.maximum.at(peak, row, sim)
+        sim = np.where(peak[row] > 0, sim / np.where(peak[row] > 0, peak[row], 1.0), 0.0)
+        return local_user, entry, keys, sim
 
     def candidates(self, user_rows: IntArray) -> Candidates:
-        """Each customer's own items, their `candidates` most similar and the recent best sellers."""
+        """Each customer's own items, their `candidates` most similar and the recent best sellers,
+        with the ranker's features: customers × candidates entries, never customers × items."""
         rows, n_items = user_rows.size, len(self.items)
-        local_user, entry, sim = self._similar(user_rows)
+        local_user, entry, sim_keys, sim = self._similar(user_rows)
         c = min(self.config.candidates, n_items)
-        best = _top_columns(sim, c)
-        best_flat = (np.arange(rows)[:, None] * n_items + best)[np.take_along_axis(sim, best, axis=1) > 0]
+        positive = sim > 0
+        best = _top_per_row(sim_keys[positive] // n_items, sim[positive], c)
+        best_keys = sim_keys[positive][best]
         hot = np.argsort(-self.recent_buyers[1], kind="stable")[:c]
         hot = hot[self.recent_buyers[1][hot] > 0]
-        hot_flat = (np.arange(rows)[:, None] * n_items + hot[None, :]).ravel()
-        own_flat = local_user * n_items + self.user_item[entry]  # ascending: users, then items, sorted
-        keys = np.unique(np.concatenate([own_flat, best_flat.ravel(), hot_flat]))
+        hot_keys = (np.arange(rows)[:, None] * n_items + hot[None, :]).ravel()
+        own_keys = local_user * n_items + self.user_item[entry]  # ascending: users, then items, sorted
+        keys = np.unique(np.concatenate([own_keys, best_keys, hot_keys]))
         lu, item = keys // n_items, keys % n_items
-        at = np.minimum(np.searchsorted(own_flat, keys), max(own_flat.size - 1, 0))
-        own = (own_flat[at] == keys) if own_flat.size else np.zeros(keys.size, dtype=bool)
-        e = entry[at] if own_flat.size else np.zeros(keys.size, dtype=np.int64)
+        own, at = _member(own_keys, keys)
+        e = entry[at] if own_keys.size else np.zeros(keys.size, dtype=np.int64)
+        is_sim, sim_at = _member(sim_keys, keys)
+        similar = np.where(is_sim, sim[sim_at] if sim.size else 0.0, 0.0)
         bought = np.where(own, self.user_bought[e], 0).astype(np.float64)
         last_age = np.where(own, np.minimum(self.user_last_age[e], AGE_CAP), AGE_CAP).astype(np.float64)
         weight = np.where(own, self.user_weight[e], 0.0).astype(np.float64)
@@ -554,110 +662,136 @@ class ItemItemModel:
         np.maximum.at(max_bought, local_user, self.user_bought[entry].astype(np.float64))
         user_last = np.full(rows, AGE_CAP)
         np.minimum.at(user_last, local_user, np.minimum(self.user_last_age[entry], AGE_CAP))
-        rr = self.repeat_rate[item]
-        x = np.column_stack(
-            [
-                np.log1p(bought),
-                own.astype(np.float64),
-                last_age / 30.0,
-                np.exp(-last_age / 30.0),
-                sim[lu, item],
-                np.log1p(weight),
-                np.log1p(self.popularity[item]),
-                np.log1p(self.recent_buyers[0][item]),
-                np.log1p(self.recent_buyers[1][item]),
-                np.log1p(self.recent_buyers[2][item]),
-                rr,
-                rr * own,
-                bought / np.maximum(max_bought[lu], 1.0),
-                np.log1p(per_user_items[lu]),
-                np.log1p(user_last[lu]),
-            ]
-        ).astype(np.float32)
-        return Candidates(lu, item, x, sim)
+        x = _features(
+            self, lu, item, own, bought, last_age, weight, similar, max_bought, per_user_items, user_last
+        )
+        return Candidates(lu, item, x, similar)
+
+    def _rank(
+        self,
+        rows: int,
+        lu: IntArray,
+        item: IntArray,
+        score: Array,
+        fill: Array,
+        n: int,
+    ) -> tuple[IntArray, Array, IntArray]:
+        """Per row, the n best of its candidates (`lu`, `item` ascending by key, scored `score`) and
+        of every other item, which scores `fill[item]`: only the best `fill` items not among the
+        row's candidates are gathered. Returns items, scores and candidate index (-1 = a fill item)."""
+        n_items = len(self.items)
+        width = min(n, n_items)
+        keys = lu * n_items + item
+        fill_lu, fill_item = _fill_items(rows, keys, np.argsort(-fill, kind="stable"), width, n_items)
+        all_lu = np.concatenate([lu, fill_lu])
+        all_item = np.concatenate([item, fill_item])
+        all_score = np.concatenate([score, fill[fill_item]])
+        source = np.concatenate([np.arange(lu.size), np.full(fill_lu.size, -1)])
+        order = np.lexsort((all_item, -all_score, all_lu))
+        ranked_lu = all_lu[order]
+        rank = np.arange(order.size) - np.searchsorted(ranked_lu, ranked_lu, side="left")
+        keep = order[rank < width]
+        top = np.zeros((rows, n), dtype=np.int64)
+        scores = np.full((rows, n), -np.inf)
+        src = np.full((rows, n), -1, dtype=np.int64)
+        r, slot = all_lu[keep], rank[rank < width]
+        top[r, slot], scores[r, slot], src[r, slot] = all_item[keep], all_score[keep], source[keep]
+        return top, scores, src
 
     def recommend_rows(self, user_rows: IntArray, n: int = 10) -> tuple[IntArray, Array, NDArray[np.int8]]:
         """`recommend_all` for the given user indexes only (rows of the result follow `user_rows`)."""
-        if self.ranker is None:
-            return self._recommend_fixed(user_rows, n)
+        user_rows = np.asarray(user_rows, dtype=np.int64)
         n_users, n_items = len(user_rows), len(self.items)
         top = np.zeros((n_users, n), dtype=np.int64)
         scores = np.full((n_users, n), -np.inf)
         reasons = np.full((n_users, n), 2, dtype=np.int8)
         if n_items == 0:
             return top, scores, reasons
-        chunk = self._chunk()
         pop = self.popularity / max(float(self.popularity.max(initial=0.0)), 1e-12)
-        for start in range(0, n_users, chunk):
-            stop = min(start + chunk, n_users)
-            rows = stop - start
-            cand = self.candidates(np.asarray(user_rows[start:stop], dtype=np.int64))
-            # Everything else ranks by popularity below every candidate (fills short lists).
-            total = np.broadcast_to(pop - 1e6, (rows, n_items)).copy()
-            total[cand.local_user, cand.item] = self.ranker.score(cand.features)
-            width = min(n, n_items)
-            best, best_scores = _top_sorted(total, width)
-            why = np.where(np.take_along_axis(cand.similar, best, axis=1) > 0, 0, 2).astype(np.int8)
-            own = cand.features[:, 1] > 0
-            own_flat = cand.local_user[own] * n_items + cand.item[own]  # ascending (unique keys)
-            best_flat = np.arange(rows)[:, None] * n_items + best
-            if own_flat.size:
-                hit = np.minimum(np.searchsorted(own_flat, best_flat), own_flat.size - 1)
-                why[own_flat[hit] == best_flat] = 1
-            top[start:stop, :width] = best
-            scores[start:stop, :width] = best_scores
-            reasons[start:stop, :width] = why
+        for part in self.blocks(user_rows):
+            rows = part.stop - part.start
+            if self.ranker is None:
+                lu, item, score, similar, own = self._fixed_candidates(user_rows[part], pop)
+                fill = self.config.popularity_weight * pop
+            else:
+                cand = self.candidates(user_rows[part])
+                lu, item, similar = cand.local_user, cand.item, cand.similar
+                score, own = self.ranker.score(cand.features), cand.features[:, 1] > 0
+                fill = pop - 1e6  # everything else ranks by popularity below every candidate
+            best, best_scores, src = self._rank(rows, lu, item, score, fill, n)
+            why = np.full(src.shape, 2, dtype=np.int8)
+            hit = src >= 0
+            at = np.where(hit, src, 0)
+            why[hit & (similar[at] > 0)] = 0
+            why[hit & own[at]] = 1
+            top[part], scores[part], reasons[part] = best, best_scores, why
         return top, scores, reasons
 
-    def _recommend_fixed(self, user_rows: IntArray, n: int = 10) -> tuple[IntArray, Array, NDArray[np.int8]]:
-        """The fixed blend: history × neighbours + a re-buy term + a popularity tie-break."""
-        n_users, n_items = len(user_rows), len(self.items)
-        top = np.zeros((n_users, n), dtype=np.int64)
-        scores = np.full((n_users, n), -np.inf)
-        reasons = np.full((n_users, n), 2, dtype=np.int8)
-        if n_items == 0:
-            return top, scores, reasons
-        pop = self.popularity / max(float(self.popularity.max(initial=0.0)), 1e-12)
-        rebuyable_item = self.repeat_rate >= self.config.repeat_rate_threshold
-        chunk = self._chunk()
-        for start in range(0, n_users, chunk):
-            stop = min(start + chunk, n_users)
-            rows = stop - start
-            local_user, entry, sim = self._similar(np.asarray(user_rows[start:stop], dtype=np.int64))
-            items = self.user_item[entry]
-            bought = self.user_bought[entry]
-            # The customer's own items: re-buyable ones score, one-off purchases are left out.
-            recent = self.user_recent[entry].astype(np.float64)
-            own_peak = np.zeros(rows)
-            np.maximum.at(own_peak, local_user, recent)
-            own = recent / np.maximum(own_peak[local_user], 1e-12)
-            rebuy = (bought >= 2) | (rebuyable_item[items] & (bought >= 1))
-            viewed_only = bought == 0
-            repeat_score = np.where(
-                rebuy,
-                self.config.repeat_weight
-                * own
-                * np.maximum(self.repeat_rate[items], self.config.repeat_floor),
-                0.0,
-            )
-            repeat_score = np.where(viewed_only, 0.5 * self.config.repeat_weight * own, repeat_score)
-            total = sim + self.config.popularity_weight * pop
-            own_total = total[local_user, items] + repeat_score
-            excluded = (bought >= 1) & ~rebuy
-            own_total[excluded] = -np.inf
-            total[local_user, items] = own_total
-            width = min(n, n_items)
-            best, best_scores = _top_sorted(total, width)
-            why = np.where(np.take_along_axis(sim, best, axis=1) > 0, 0, 2).astype(np.int8)
-            own_flat = np.sort(local_user[rebuy | viewed_only] * n_items + items[rebuy | viewed_only])
-            best_flat = np.arange(rows)[:, None] * n_items + best
-            hit = np.minimum(np.searchsorted(own_flat, best_flat), max(own_flat.size - 1, 0))
-            is_own = (own_flat[hit] == best_flat) if own_flat.size else np.zeros(best.shape, dtype=bool)
-            why[is_own] = 1
-            top[start:stop, :width] = best
-            scores[start:stop, :width] = best_scores
-            reasons[start:stop, :width] = why
-        return top, scores, reasons
+    def _fixed_candidates(
+        self, user_rows: IntArray, pop: Array
+    ) -> tuple[IntArray, IntArray, Array, Array, NDArray[np.bool_]]:
+        """The fixed blend over each customer's own items and every item their history × neighbours
+        reaches: similarity + popularity tie-break + a re-buy term; one-off purchases left out."""
+        n_items = len(self.items)
+        local_user, entry, sim_keys, sim = self._similar(user_rows)
+        own_keys = local_user * n_items + self.user_item[entry]
+        keys = np.union1d(own_keys, sim_keys)
+        lu, item = keys // n_items, keys % n_items
+        is_sim, sim_at = _member(sim_keys, keys)
+        similar = np.where(is_sim, sim[sim_at] if sim.size else 0.0, 0.0)
+        own, at = _member(own_keys, keys)
+        e = entry[at] if own_keys.size else np.zeros(keys.size, dtype=np.int64)
+        bought = np.where(own, self.user_bought[e], 0)
+        recent = np.where(own, self.user_recent[e], 0.0).astype(np.float64)
+        own_peak = np.zeros(user_rows.size)
+        np.maximum.at(own_peak, local_user, self.user_recent[entry].astype(np.float64))
+        share = recent / np.maximum(own_peak[lu], 1e-12)
+        rebuy = own & (
+            (bought >= 2) | ((self.repeat_rate[item] >= self.config.repeat_rate_threshold) & (bought >= 1))
+        )
+        viewed_only = own & (bought == 0)
+        floor_rate = np.maximum(self.repeat_rate[item], self.config.repeat_floor)
+        repeat = np.where(rebuy, self.config.repeat_weight * share * floor_rate, 0.0)
+        repeat = np.where(viewed_only, 0.5 * self.config.repeat_weight * share, repeat)
+        score = similar + self.config.popularity_weight * pop[item] + repeat
+        score[own & ~rebuy & ~viewed_only] = -np.inf
+        return lu, item, score, similar, rebuy | viewed_only
+
+
+def _features(
+    model: ItemItemModel,
+    lu: IntArray,
+    item: IntArray,
+    own: NDArray[np.bool_],
+    bought: Array,
+    last_age: Array,
+    weight: Array,
+    similar: Array,
+    max_bought: Array,
+    per_user_items: Array,
+    user_last: Array,
+) -> NDArray[np.float32]:
+    """The ranker's `FEATURES` of every candidate (one row each)."""
+    rr = model.repeat_rate[item]
+    return np.column_stack(
+        [
+            np.log1p(bought),
+            own.astype(np.float64),
+            last_age / 30.0,
+            np.exp(-last_age / 30.0),
+            similar,
+            np.log1p(weight),
+            np.log1p(model.popularity[item]),
+            np.log1p(model.recent_buyers[0][item]),
+            np.log1p(model.recent_buyers[1][item]),
+            np.log1p(model.recent_buyers[2][item]),
+            rr,
+            rr * own,
+            bought / np.maximum(max_bought[lu], 1.0),
+            np.log1p(per_user_items[lu]),
+            np.log1p(user_last[lu]),
+        ]
+    ).astype(np.float32)
 
 
 def fit_pairs(
@@ -762,9 +896,8 @@ def learn_ranker(before: Pairs, labels: IntArray, config: RecommenderConfig) -> 
     if users.size > config.ranker_max_users:
         users = users[np.linspace(0, users.size - 1, config.ranker_max_users).astype(np.int64)]
     xs, ys, owners = [], [], []
-    chunk = model._chunk()
-    for start in range(0, users.size, chunk):
-        block = users[start : start + chunk]
+    for part in model.blocks(users):
+        block = users[part]
         cand = model.candidates(block)
         xs.append(cand.features)
         ys.append(np.isin(block[cand.local_user] * n_items + cand.item, labels))
@@ -782,7 +915,25 @@ def learn_ranker(before: Pairs, labels: IntArray, config: RecommenderConfig) -> 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     coef = _logistic((x - mean) / scale, y, sample_weight, config.ranker_l2)
-    return Ranker(mean, scale, coef, trained_rows=int(y.size), trained_positives=int(y.sum()))
+    linear = Ranker(mean, scale, coef, trained_rows=int(y.size), trained_positives=int(y.sum()))
+    if config.ranker_trees == 0:
+        return linear
+    # The trees see every positive and an even sample of the negatives (re-weighted to their share).
+    negatives = np.flatnonzero(y == 0)
+    room = max(config.ranker_tree_rows - int(y.sum()), 1)
+    picked = negatives[np.linspace(0, negatives.size - 1, min(room, negatives.size)).astype(np.int64)]
+    rows = np.sort(np.concatenate([np.flatnonzero(y > 0), picked]))
+    w = sample_weight[rows] * np.where(y[rows] > 0, 1.0, negatives.size / max(picked.size, 1))
+    trees = fit_trees(
+        x[rows],
+        y[rows],
+        w,
+        linear.linear(x[rows]),
+        config.ranker_trees,
+        config.ranker_depth,
+        config.ranker_rate,
+    )
+    return replace(linear, trees=trees)
 
 
 def _window_keys(user: IntArray, item: IntArray, n_items: int) -> IntArray:
@@ -847,11 +998,11 @@ def bought_together(
     """Items most often in the same order as each item, scored by co-occurrence / sqrt(both counts)."""
     sel = (data.kind == PURCHASE) & (data.basket >= 0)
     basket, item = data.basket[sel], data.item[sel]
-    pairs = np.unique(np.column_stack([basket, item]), axis=0)
-    if pairs.size == 0:
-        return {}
-    basket, item = pairs[:, 0], pairs[:, 1]
     n_items = len(data.items)
+    pair_keys = np.unique(basket * n_items + item)
+    if pair_keys.size == 0:
+        return {}
+    basket, item = pair_keys // n_items, pair_keys % n_items
     sizes = np.bincount(basket)
     small = sizes[basket] <= 50  # a wholesale order of hundreds of lines says little about pairs
     basket, item = basket[small], item[small]
