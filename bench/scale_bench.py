@@ -93,9 +93,7 @@ def _profiles(engine: Any, shop: str) -> list[dict[str, Any]]:
     """Each buyer's PROFILE fields the predictions read (order count, first and last order, spend)."""
     import pyarrow.compute as pc
 
-    from kaeri.archive.engine import query_arrow
-
-    orders = query_arrow(engine, "orders", _period(shop))
+    orders = engine.query_arrow("orders", _period(shop))
     spend = pc.fill_null(orders.column("revenue"), 0.0)
     grouped = (
         orders.select(["customer_id", "at"])

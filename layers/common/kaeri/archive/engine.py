@@ -10,7 +10,7 @@ import gzip
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +22,7 @@ from kaeri.archive import queries
 class Engine(Protocol):
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]: ...
 
-
-def query_arrow(engine: Any, name: str, params: dict[str, Any]) -> Any:
-    """A query's result as a pyarrow Table, from any engine."""
-    if hasattr(engine, "query_arrow"):
-        return engine.query_arrow(name, params)
-    import pyarrow as pa
-
-    return pa.Table.from_pylist(engine.query(name, params))
+    def query_columns(self, name: str, params: dict[str, Any]) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -196,6 +189,18 @@ class DuckDbEngine:
         relation = self.con.sql(self._sql(name, params))
         return relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
 
+    def query_columns(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The result as numpy columns (see `columns_of`), read through Arrow (local: pyarrow is here)."""
+        table = self.query_arrow(name, params)
+        out: dict[str, Any] = {}
+        for column in table.column_names:
+            values = table.column(column)
+            if queries.RESULT_TYPES.get(column) == "timestamp":
+                out[column] = values.cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+            else:
+                out[column] = values.to_numpy(zero_copy_only=False)
+        return out
+
     def close(self) -> None:
         self.con.close()
 
@@ -249,19 +254,13 @@ class AthenaEngine:
     def query(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return list(self.rows(name, params))
 
-    def query_arrow(self, name: str, params: dict[str, Any], batch_rows: int = 50_000) -> Any:
-        """The result as a pyarrow Table, built a batch of rows at a time (no list of every row)."""
-        import pyarrow as pa
+    def query_columns(self, name: str, params: dict[str, Any], batch_rows: int = 50_000) -> dict[str, Any]:
+        """The result as numpy columns (see `columns_of`), streamed from the UNLOAD output.
 
-        tables, batch = [], []
-        for row in self.rows(name, params):
-            batch.append(row)
-            if len(batch) >= batch_rows:
-                tables.append(pa.Table.from_pylist(batch))
-                batch = []
-        if batch or not tables:
-            tables.append(pa.Table.from_pylist(batch))
-        return pa.concat_tables(tables, promote_options="default")
+        No pyarrow on Lambda: rows are gathered a batch at a time into numpy arrays, repeated strings
+        (customer and product ids, kinds) share one object, so memory is about 8 bytes a string cell
+        and 8 a number, plus each distinct id once."""
+        return columns_of(self.rows(name, params), batch_rows)
 
     def rows(self, name: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The query's rows as they are read from the UNLOAD output (then the objects are deleted)."""
@@ -305,6 +304,58 @@ class AthenaEngine:
                 reason = execution["Status"].get("StateChangeReason", state)
                 raise RuntimeError(f"Athena query {name} {state.lower()}: {reason}")
             self.sleep(self.poll_seconds)
+
+
+def columns_of(rows: Iterable[dict[str, Any]], batch_rows: int = 50_000) -> dict[str, Any]:
+    """Rows as numpy columns: timestamps (queries.RESULT_TYPES) as datetime64[ms] UTC, doubles as
+    float64 (NaN for null), other numbers as int64, text as object arrays. numpy is imported here
+    only: the functions that ask for columns (the nightly) ship the numpy layer."""
+    import numpy as np
+
+    names: list[str] = []
+    batches: dict[str, list[Any]] = {}
+    pending: dict[str, list[Any]] = {}
+    strings: dict[str, str] = {}
+
+    def flush() -> None:
+        for column in names:
+            kind = queries.RESULT_TYPES.get(column)
+            values = pending[column]
+            if kind == "timestamp":
+                millis = [None if v is None else int(v.timestamp() * 1000) for v in values]
+                array = np.array([m if m is not None else np.iinfo(np.int64).min for m in millis], np.int64)
+                batches[column].append(array.astype("datetime64[ms]"))
+            elif kind == "double":
+                batches[column].append(np.array([np.nan if v is None else v for v in values], np.float64))
+            else:
+                batches[column].append(np.array(values, dtype=object))
+            pending[column] = []
+
+    for count, row in enumerate(rows, start=1):
+        if not names:
+            names = list(row)
+            batches = {c: [] for c in names}
+            pending = {c: [] for c in names}
+        for column in names:
+            value = row.get(column)
+            if isinstance(value, str):
+                value = strings.setdefault(value, value)
+            pending[column].append(value)
+        if count % batch_rows == 0:
+            flush()
+    if not names:
+        return {}
+    flush()
+    out: dict[str, Any] = {}
+    for column in names:
+        joined = np.concatenate(batches[column]) if batches[column] else np.array([], dtype=object)
+        if joined.dtype == object and queries.RESULT_TYPES.get(column) is None:
+            sample = next((v for v in joined if v is not None), None)
+            whole = isinstance(sample, int) and not isinstance(sample, bool)
+            if whole and not any(v is None for v in joined):
+                joined = joined.astype(np.int64)
+        out[column] = joined
+    return out
 
 
 def _timestamp(value: Any) -> Any:

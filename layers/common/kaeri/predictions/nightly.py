@@ -20,7 +20,7 @@ import numpy as np
 
 from kaeri import clock
 from kaeri.archive import queries
-from kaeri.archive.engine import Engine, query_arrow
+from kaeri.archive.engine import Engine
 from kaeri.archive.engines import archive_engine
 from kaeri.clock import iso, parse_iso
 from kaeri.predictions import bgnbd, gamma_gamma, recommender
@@ -174,20 +174,24 @@ def write_predictions(clients: Any, shop_id: str, predictions: list[CustomerPred
     )
 
 
-def _aggregate(aggregate: Any) -> Any:
-    last = aggregate.column("last_at").cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+def _aggregate(columns: dict[str, Any]) -> Any:
+    """The recommender's input from the interactions query's numpy columns (Engine.query_columns)."""
     return recommender.InteractionAggregate(
-        customer_id=aggregate.column("customer_id").to_numpy(zero_copy_only=False),
-        product_id=aggregate.column("product_id").to_numpy(zero_copy_only=False),
-        kind=aggregate.column("kind").to_numpy(zero_copy_only=False),
-        count=aggregate.column("count").to_numpy(),
-        last_at=last.astype(np.int64) / 1000.0,
+        customer_id=columns["customer_id"],
+        product_id=columns["product_id"],
+        kind=columns["kind"],
+        count=columns["count"],
+        last_at=columns["last_at"].astype("datetime64[ms]").astype(np.int64) / 1000.0,
     )
+
+
+def _rows(columns: dict[str, Any]) -> int:
+    return len(columns["customer_id"]) if columns else 0
 
 
 def _fit(aggregate: Any, now: datetime, config: NightlyConfig, before: Any = None) -> Any:
     """The recommender on the aggregate; `before` (the aggregate up to the label window) trains its ranker."""
-    earlier = _aggregate(before) if before is not None and before.num_rows else None
+    earlier = _aggregate(before) if before is not None and _rows(before) else None
     return recommender.fit_aggregate(_aggregate(aggregate), now, config.recommender, before=earlier)
 
 
@@ -201,15 +205,15 @@ class Computed:
 def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config: NightlyConfig) -> Computed:
     """SQL over the archive (aggregate, categories, bought-together), then the recommender; no writes."""
     params = queries.period_params(shop_id, now - timedelta(days=config.history_days), now)
-    aggregate = query_arrow(engine, "interactions", params)
-    rows = aggregate.num_rows
+    aggregate = engine.query_columns("interactions", params)
+    rows = _rows(aggregate)
     if rows == 0:
         return Computed(None, {}, rows)
     before = None
     if config.recommender.ranker == "learned":
         window_start = now - timedelta(days=config.recommender.label_window_days)
         since = now - timedelta(days=config.history_days)
-        before = query_arrow(engine, "interactions", queries.period_params(shop_id, since, window_start))
+        before = engine.query_columns("interactions", queries.period_params(shop_id, since, window_start))
     model = _fit(aggregate, now, config, before)
     del before
     del aggregate
