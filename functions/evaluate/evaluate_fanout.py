@@ -1,4 +1,4 @@
-"""SQS consumer: start journeys for one batch of a large scheduled audience (partial batch failures)."""
+"""SQS consumer: start journeys for one batch of the customers a large scheduled run matched (partial batch failures)."""
 
 from __future__ import annotations
 

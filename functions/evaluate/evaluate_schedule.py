@@ -1,4 +1,4 @@
-"""EventBridge Scheduler target: run one scheduled scenario ({shop_id, scenario_id}) for its audience."""
+"""EventBridge Scheduler target: one run of a scheduled scenario ({shop_id, scenario_id}): the customers its audience matches enter."""
 
 from __future__ import annotations
 
