@@ -12,11 +12,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from kaeri.archive.rows import event_row_from_item, message_row
+from kaeri.aws import TypeDeserializer
+from kaeri.tracing import tracer
 
-_deserializer = TypeDeserializer()
+_deserializer = TypeDeserializer()  # no AWS client: this function only maps records, so it has no wiring
 
 
 def _json_value(value: Any) -> Any:
@@ -46,6 +46,7 @@ def transform(record: dict[str, Any]) -> dict[str, Any] | None:
     return None if row is None else {k: _json_value(v) for k, v in row.items()}
 
 
+@tracer.capture_lambda_handler
 def handler(event: list[dict[str, Any]], context: Any) -> list[str]:
     """The pipe passes its batch as a list; each returned element is one Firehose record (a JSON line)."""
     rows = (transform(record) for record in event or [])

@@ -1,9 +1,8 @@
-"""SQS consumer: start journeys for one batch of a large scheduled audience (partial batch failures)."""
+"""SQS consumer: start journeys for one batch of the customers a large scheduled run matched (partial batch failures)."""
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,18 +14,21 @@ from kaeri.aws import AwsClients
 from kaeri.journeys.schedule import handle_fanout_message
 from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@cache
-def _clients() -> AwsClients:
-    return AwsClients()
+def _wire(clients: AwsClients) -> AwsClients:
+    return clients
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 def record_handler(record: SQSRecord) -> dict[str, int]:
-    outcomes = handle_fanout_message(_clients(), json.loads(record.body), clock.now())
+    outcomes = handle_fanout_message(wired(), json.loads(record.body), clock.now())
     logger.info("fan-out batch", extra={"message_id": record.message_id, "outcomes": outcomes})
     return outcomes
 

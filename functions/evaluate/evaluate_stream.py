@@ -8,7 +8,6 @@ EventsQuarantined metric, so it is neither retried for ever nor lost.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -20,21 +19,24 @@ from kaeri.pii import MaskingFormatter
 from kaeri.profiles.projector import ProfileProjector, project_and_trigger
 from kaeri.profiles.quarantine import Quarantine
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@cache
-def _clients() -> AwsClients:
-    return AwsClients()
+def _wire(clients: AwsClients) -> AwsClients:
+    return clients
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name is None or record.event_name.name != "INSERT":
         return  # events are written once and never updated; TTL deletions need no projection
-    clients = _clients()
+    clients = wired()
     project_and_trigger(
         clients,
         record.dynamodb.new_image,

@@ -18,23 +18,23 @@ from kaeri.aws import AwsClients
 from kaeri.pii import MaskingFormatter
 from kaeri.predictions import nightly
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(service="kaeri-recommend", logger_formatter=MaskingFormatter())
-_clients: AwsClients | None = None
 
 
-def clients() -> AwsClients:
-    global _clients
-    if _clients is None:
-        _clients = AwsClients()
-    return _clients
+def _wire(clients: AwsClients) -> AwsClients:
+    return clients
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 def _fan_out(context: Any, event: dict[str, Any]) -> Any:
     arn = getattr(context, "invoked_function_arn", None)
-    if clients().settings.local or not arn:
+    if wired().settings.local or not arn:
         return None
-    lambda_client = clients().client("lambda")
+    lambda_client = wired().client("lambda")
 
     def invoke(shop_id: str) -> None:
         payload = {k: v for k, v in event.items() if k == "history_days"} | {"shop_id": shop_id}
@@ -53,7 +53,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     )
     shop_id = event.get("shop_id") or None
     fan_out = None if shop_id else _fan_out(context, event)
-    results = [r.as_dict() for r in nightly.run(clients(), shop_id, config, fan_out=fan_out)]
+    results = [r.as_dict() for r in nightly.run(wired(), shop_id, config, fan_out=fan_out)]
     for result in results:
         logger.info("recommend nightly done", extra=result)
     return {"shops": results, "fanned_out": fan_out is not None}

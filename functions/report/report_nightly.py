@@ -12,16 +12,23 @@ from kaeri.aws import AwsClients
 from kaeri.pii import MaskingFormatter
 from kaeri.settings import get_settings
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 
 
+def _wire(clients: AwsClients) -> AwsClients:
+    return clients
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any, clients: AwsClients | None = None) -> dict[str, Any]:
-    settings = get_settings()
-    bucket = settings.required("report_bucket")
-    clients = clients or AwsClients(settings)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    bucket = get_settings().required("report_bucket")
+    clients = wired()
     shops = [event["shop_id"]] if event.get("shop_id") else shop_ids(clients)
     written = []
     for shop in shops:

@@ -13,21 +13,16 @@ from kaeri.delivery.feedback import Feedback, ses_records
 from kaeri.delivery.log import MessageLog
 from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
-_feedback: Feedback | None = None
 
 
-def feedback() -> Feedback:
-    global _feedback
-    if _feedback is None:
-        c = AwsClients()
-        _feedback = Feedback(
-            MessageLog(c.table("messages")),
-            Compliance.of(c),
-            c.table("events"),
-        )
-    return _feedback
+def _wire(clients: AwsClients) -> Feedback:
+    return Feedback(MessageLog(clients.table("messages")), Compliance.of(clients), clients.table("events"))
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -35,7 +30,7 @@ def feedback() -> Feedback:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     handled = 0
     for record in ses_records(event):
-        outcome = feedback().handle(record)
+        outcome = wired().handle(record)
         handled += 1
         logger.info("ses feedback", extra=outcome.__dict__)
     return {"handled": handled}

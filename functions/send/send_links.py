@@ -16,27 +16,24 @@ from kaeri.delivery.service import dynamo_profile_loader
 from kaeri.pii import MaskingFormatter
 from kaeri.shops import get_shop
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 app = APIGatewayRestResolver()
-_actions: LinkActions | None = None
 _HTML = "text/html; charset=utf-8"
 
 
-def actions() -> LinkActions:
-    global _actions
-    if _actions is None:
-        c = AwsClients()
-        s = c.settings
-        secret = stack_signing_secret(c)
-        _actions = LinkActions(
-            LinkSigner(secret, s.public_api_url),
-            Compliance.of(c),
-            c.table("events"),
-            dynamo_profile_loader(c),
-            lambda shop_id: get_shop(c, shop_id),
-        )
-    return _actions
+def _wire(clients: AwsClients) -> LinkActions:
+    return LinkActions(
+        LinkSigner(stack_signing_secret(clients), clients.settings.public_api_url),
+        Compliance.of(clients),
+        clients.table("events"),
+        dynamo_profile_loader(clients),
+        lambda shop_id: get_shop(clients, shop_id),
+    )
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 @app.exception_handler(InvalidToken)
@@ -50,26 +47,26 @@ def unsubscribe_page(token: str) -> Response:
     return Response(
         status_code=200,
         content_type=_HTML,
-        body=actions().unsubscribe_page(token),
+        body=wired().unsubscribe_page(token),
         headers={"Cache-Control": "no-store"},
     )
 
 
 @app.post("/v1/u/<token>")
 def unsubscribe(token: str) -> Response:
-    claim = actions().unsubscribe(token)
+    claim = wired().unsubscribe(token)
     logger.info("unsubscribed", extra={"shop_id": claim.shop_id, "channel": claim.channel})
     return Response(
         status_code=200,
         content_type=_HTML,
-        body=actions().done_page(claim),
+        body=wired().done_page(claim),
         headers={"Cache-Control": "no-store"},
     )
 
 
 @app.get("/v1/r/<token>")
 def redirect(token: str) -> Response:
-    claim = actions().click(token, app.current_event.headers.get("User-Agent"))
+    claim = wired().click(token, app.current_event.headers.get("User-Agent"))
     return Response(
         status_code=302,
         content_type=content_types.TEXT_PLAIN,

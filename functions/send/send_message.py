@@ -16,17 +16,17 @@ from kaeri.aws import AwsClients
 from kaeri.delivery.service import Delivery, SendRequest
 from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
+from kaeri.wiring import once
 
 logger = Logger(logger_formatter=MaskingFormatter())  # emails, phones, LINE ids, tokens masked
 metrics = Metrics()
-_delivery: Delivery | None = None
 
 
-def delivery() -> Delivery:
-    global _delivery
-    if _delivery is None:
-        _delivery = Delivery.from_clients(AwsClients())
-    return _delivery
+def _wire(clients: AwsClients) -> Delivery:
+    return Delivery.from_clients(clients)
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 
 
 @metrics.log_metrics
@@ -35,7 +35,7 @@ def delivery() -> Delivery:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SendRequest.model_validate(event)
     logger.append_keys(shop_id=request.shop_id, message_id=request.message_id)
-    result = delivery().send(request)
+    result = wired().send(request)
     metrics.add_dimension(name="shop_id", value=request.shop_id)
     metrics.add_metric(name=f"Messages_{result.status}", unit=MetricUnit.Count, value=1)
     if result.skip_reason:

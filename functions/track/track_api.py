@@ -13,16 +13,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
 from kaeri import shops
-from kaeri.aws import AwsClients
+from kaeri.aws import AwsClients, BotoCoreError, ClientError
 from kaeri.pii import MaskingFormatter
 from kaeri.tracing import tracer
 from kaeri.tracking import wire
 from kaeri.tracking.auth import authenticate, authenticate_customer, authenticate_server, basic_auth_user
 from kaeri.tracking.errors import Forbidden, InvalidRequest, ItemError, Unauthorized
 from kaeri.tracking.ingest import IngestService, parse_json_body
+from kaeri.wiring import once
 
 # Only the Segment routes (nearly all traffic) are imported up front; the catalog feed, Shopify
 # webhooks and recommendations import their modules on first use, which keeps the cold start short.
@@ -37,8 +37,13 @@ app = APIGatewayRestResolver(
         max_age=wire.CORS_MAX_AGE,
     )
 )
-clients = AwsClients()
 
+
+def _wire(clients: AwsClients) -> AwsClients:
+    return clients
+
+
+wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
 SUCCESS = {"success": True}
 
 
@@ -98,7 +103,7 @@ def _authenticated_body() -> tuple[str, Any, int]:
     """(shop_id, parsed JSON body, its decoded size). The write key is checked before the body is judged."""
     headers = app.current_event.headers
     if basic_auth_user(headers):
-        shop_id = authenticate(clients, headers)
+        shop_id = authenticate(wired(), headers)
         raw = _raw_body()
         return shop_id, parse_json_body(raw), len(raw)
     try:
@@ -106,12 +111,12 @@ def _authenticated_body() -> tuple[str, Any, int]:
         body = parse_json_body(raw)
     except InvalidRequest:
         raise Unauthorized("missing write key: send it as the HTTP Basic user name") from None
-    return authenticate(clients, headers, body), body, len(raw)
+    return authenticate(wired(), headers, body), body, len(raw)
 
 
 def _segment(call_type: str | None) -> dict[str, bool]:
     shop_id, body, size = _authenticated_body()
-    events = IngestService(clients).ingest(shop_id, body, call_type=call_type, body_bytes=size)
+    events = IngestService(wired()).ingest(shop_id, body, call_type=call_type, body_bytes=size)
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(events))
     return SUCCESS
 
@@ -155,9 +160,9 @@ def batch() -> dict[str, bool]:
 def catalog_products() -> dict[str, Any]:
     from kaeri.tracking.catalog import CatalogService, parse_products
 
-    shop_id = authenticate_server(clients, app.current_event.headers)  # the write key is public
+    shop_id = authenticate_server(wired(), app.current_event.headers)  # the write key is public
     body = parse_json_body(_raw_body())
-    result = CatalogService(clients).upsert(shop_id, parse_products(body))
+    result = CatalogService(wired()).upsert(shop_id, parse_products(body))
     metrics.add_metric(name="ProductsUpserted", unit=MetricUnit.Count, value=result.upserted)
     return {"success": True, **result.model_dump()}
 
@@ -168,7 +173,7 @@ def shopify_webhook(resource: str, action: str) -> dict[str, bool]:
 
     event = app.current_event
     shop_id = event.get_query_string_value("shop")
-    shop = shops.get_shop(clients, shop_id) if shop_id else None
+    shop = shops.get_shop(wired(), shop_id) if shop_id else None
     if shop is None:
         raise Unauthorized("unknown shop: the webhook URL must end in ?shop=SHOP_ID")
     raw = _raw_body()
@@ -176,7 +181,7 @@ def shopify_webhook(resource: str, action: str) -> dict[str, bool]:
     stored = shopify.to_event(
         shop.shop_id, f"{resource}/{action}", event.headers.get("X-Shopify-Webhook-Id"), parse_json_body(raw)
     )
-    IngestService(clients).store.put(stored)
+    IngestService(wired()).store.put(stored)
     metrics.add_metric(name="ShopifyWebhooks", unit=MetricUnit.Count, value=1)
     return SUCCESS
 
@@ -187,8 +192,8 @@ def recommendations() -> dict[str, Any]:
 
     query = parse_query(app.current_event.query_string_parameters or {})  # 400 before 401, as before
     # The server key, or a customer token for this very user: the write key would reveal anyone's picks.
-    shop_id = authenticate_customer(clients, app.current_event.headers, query.user_id)
-    return recommendations_for(clients, shop_id, query.user_id, query.n).model_dump(mode="json")
+    shop_id = authenticate_customer(wired(), app.current_event.headers, query.user_id)
+    return recommendations_for(wired(), shop_id, query.user_id, query.n).model_dump(mode="json")
 
 
 @app.post("/v1/tokens")
@@ -197,9 +202,9 @@ def customer_token() -> dict[str, Any]:
     from kaeri.delivery.links import stack_signing_secret
     from kaeri.tracking.tokens import CustomerTokens, parse_request
 
-    shop_id = authenticate_server(clients, app.current_event.headers)
+    shop_id = authenticate_server(wired(), app.current_event.headers)
     request = parse_request(parse_json_body(_raw_body()))
-    token, claim = CustomerTokens(stack_signing_secret(clients)).mint(shop_id, request.userId, request.ttl)
+    token, claim = CustomerTokens(stack_signing_secret(wired())).mint(shop_id, request.userId, request.ttl)
     return {
         "success": True,
         "token": token,

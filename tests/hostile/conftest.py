@@ -92,10 +92,8 @@ def raw_api(aws):
     )
     import track_api
 
-    previous_clients = track_api.clients
-    track_api.clients = aws
     previous = clock.use(clock.ManualClock(NOW))
-    yield RawApi(aws)
+    with track_api.wired.use(aws):
+        yield RawApi(aws)
     clock.use(previous)
-    track_api.clients = previous_clients
     shops.clear_cache()

@@ -159,7 +159,6 @@ def test_handler_fans_out_one_run_per_shop_then_runs_the_shop_it_is_given(archiv
     aws = Clients(archived.settings)
     _seed(aws)
     aws.table("config").put_item(Item={"pk": "SHOP#shop2", "sk": "META"})
-    recommend_nightly._clients = aws
     previous = clock.use(clock.ManualClock(NOW))
     context = SimpleNamespace(
         function_name="recommend",
@@ -168,14 +167,15 @@ def test_handler_fans_out_one_run_per_shop_then_runs_the_shop_it_is_given(archiv
         invoked_function_arn="arn:aws:lambda:ap-northeast-1:123456789012:function:recommend",
     )
     try:
-        fanned = recommend_nightly.handler({"history_days": 30}, context)
-        assert fanned["fanned_out"] is True
-        assert invoked == [
-            {"to": context.invoked_function_arn, "type": "Event", "history_days": 30, "shop_id": s}
-            for s in (SHOP, "shop2")
-        ]
-        assert store.get_recommendations(aws, SHOP, "fresh", 3) == []  # nothing computed by the fan-out
-        out = recommend_nightly.handler(invoked[0] | {"to": None}, context)
+        with recommend_nightly.wired.use(aws):
+            fanned = recommend_nightly.handler({"history_days": 30}, context)
+            assert fanned["fanned_out"] is True
+            assert invoked == [
+                {"to": context.invoked_function_arn, "type": "Event", "history_days": 30, "shop_id": s}
+                for s in (SHOP, "shop2")
+            ]
+            assert store.get_recommendations(aws, SHOP, "fresh", 3) == []  # nothing computed by the fan-out
+            out = recommend_nightly.handler(invoked[0] | {"to": None}, context)
     finally:
         clock.use(previous)
     assert [s["shop_id"] for s in out["shops"]] == [SHOP]

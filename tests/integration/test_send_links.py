@@ -30,12 +30,11 @@ def _api(method: str, path: str, body: str | None = None) -> dict:
 
 
 @pytest.fixture
-def links(aws, monkeypatch):
+def links(aws):
     import send_links
 
-    monkeypatch.setattr(send_links, "_actions", None)
-    monkeypatch.setattr(send_links, "AwsClients", lambda: aws)
-    return send_links
+    with send_links.wired.use(aws):
+        yield send_links
 
 
 def _ctx():

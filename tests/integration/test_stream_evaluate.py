@@ -60,14 +60,14 @@ def event(name: str, minutes: int, message_id: str, **props) -> StoredEvent:
 def stream(aws, monkeypatch):
     import evaluate_stream
 
-    monkeypatch.setattr(evaluate_stream, "_clients", lambda: aws)
     seen = []
     monkeypatch.setattr(
         "kaeri.journeys.triggers.on_event", lambda e, p, c, projection=None: seen.append((e.message_id, p))
     )
-    return SimpleNamespace(
-        handle=lambda records: evaluate_stream.handler({"Records": records}, CONTEXT), seen=seen
-    )
+    with evaluate_stream.wired.use(aws):
+        yield SimpleNamespace(
+            handle=lambda records: evaluate_stream.handler({"Records": records}, CONTEXT), seen=seen
+        )
 
 
 def test_batch_updates_profile_and_calls_triggers_after(stream, aws):

@@ -68,14 +68,14 @@ def api(aws):
     )
     import track_api
 
-    track_api.clients = aws
     previous = clock.use(clock.ManualClock(NOW))
 
     def call(*args, **kwargs):
         response = track_api.handler(api_event(*args, **kwargs), CONTEXT)
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
-    yield call
+    with track_api.wired.use(aws):
+        yield call
     clock.use(previous)
     shops.clear_cache()
 

@@ -100,12 +100,12 @@ def test_large_audiences_fan_out_through_sqs_and_the_handler_starts_journeys(cli
             for m in messages
         ]
     }
-    monkeypatch.setattr(evaluate_fanout, "_clients", lambda: clients)
     from kaeri import clock
 
     previous = clock.use(clock.ManualClock(NOW))
     try:
-        response = evaluate_fanout.handler(event, CONTEXT)
+        with evaluate_fanout.wired.use(clients):
+            response = evaluate_fanout.handler(event, CONTEXT)
     finally:
         clock.use(previous)
     assert response == {"batchItemFailures": []}

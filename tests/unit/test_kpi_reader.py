@@ -127,7 +127,8 @@ def test_nightly_handler_writes_the_report_to_s3(seeded, monkeypatch):
     get_settings.cache_clear()
     previous = clock.use(clock.ManualClock(T0 + timedelta(days=10)))
     try:
-        result = report_nightly.handler({}, FakeContext(), clients=seeded)
+        with report_nightly.wired.use(seeded):
+            result = report_nightly.handler({}, FakeContext())
     finally:
         clock.use(previous)
         get_settings.cache_clear()

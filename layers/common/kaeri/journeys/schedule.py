@@ -1,5 +1,5 @@
-"""Scheduled scenarios: one EventBridge Scheduler schedule each; a run reads its audience by index
-and starts journeys inline or, for large audiences, through the fan-out queue."""
+"""Scheduled scenarios: one EventBridge Scheduler schedule each; a run reads the customers its audience
+matches by index and starts journeys inline or, for many customers, through the fan-out queue."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from kaeri.scenarios.conditions import evaluate
 from kaeri.scenarios.store import ScenarioNotFound, ScenarioStore, StoredScenario
 from kaeri.scenarios.timing import local_date_key, zone
 
-INLINE_LIMIT = 500  # larger audiences fan out through SQS
+INLINE_LIMIT = 500  # runs matching more customers fan out through SQS
 FANOUT_BATCH = 100  # customers per queue message
 
 
