@@ -172,7 +172,7 @@ def test_nightly_predictions_update_profiles_concurrently_and_never_create_one(a
     assert 1 <= requests.max_in_flight <= PREDICTION_WRITERS
     assert aws.table("customers").get_item(Key={"pk": f"{SHOP}#gone", "sk": "PROFILE"}).get("Item") is None
     # Readers still find them on the profile: the by_churn_risk audience and the profile itself.
-    high = list(ProfileRepository(aws).audience("by_churn_risk", ("churn_key", f"{SHOP}#high")))
+    high = list(ProfileRepository(aws).matching("by_churn_risk", ("churn_key", f"{SHOP}#high")))
     assert sorted(p.customer_id for p in high) == [f"c{i:03d}" for i in range(1, n, 2)]
     assert all(p.predictions and p.predictions.churn_risk == "high" for p in high)
     profile = ProfileRepository(aws).get(SHOP, "c000")

@@ -40,7 +40,7 @@ def read_profiles(
     repository = ProfileRepository(clients)
     seen: set[str] = set()
     for read in plan(stored.scenario, shop_id, now):
-        for profile in repository.audience(read.index, read.partition, read.sort):
+        for profile in repository.matching(read.index, read.partition, read.sort):
             if profile.customer_id not in seen:
                 seen.add(profile.customer_id)
                 yield profile

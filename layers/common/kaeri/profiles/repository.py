@@ -166,7 +166,7 @@ class ProfileRepository:
         request = {name: {"Keys": keys, "ConsistentRead": consistent}}
         return batch_get(self._clients.dynamodb_resource, request)[name]
 
-    def audience(
+    def matching(
         self, index: str, partition: tuple[str, str], sort_between: tuple[str, str, str] | None = None
     ) -> Iterator[Profile]:
         """Profiles on one partition of a customers-table index (sort key between two values), each once."""
