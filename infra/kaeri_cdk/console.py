@@ -8,6 +8,8 @@ read; the routes are the topology's `ANY /console` and `ANY /console/{proxy+}` o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
@@ -18,6 +20,16 @@ from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
 from kaeri_ops.console_users import PASSWORD_POLICY
 from kaeri_ops.definitions.topology import CONSOLE
+
+
+@dataclass(frozen=True)
+class ScenarioSchedules:
+    """Where scenario schedules live (kaeri_cdk.journeys): their group, target and the role they name."""
+
+    group_name: str
+    target_arn: str
+    role_arn: str
+
 
 SESSION_LENGTH = Duration.hours(1)  # the ID token's validity, which is the console session's
 
@@ -31,6 +43,8 @@ class Console(Construct):
         data: Data,
         layers: Layers,
         link_secret_name: str,
+        configuration_set_name: str,
+        schedules: ScenarioSchedules,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
@@ -100,6 +114,13 @@ class Console(Construct):
                 "KAERI_CONSOLE_JWKS_URL": self.jwks_url,
                 # CSRF tokens and test sends' links are signed with the stack's signing secret.
                 "KAERI_LINK_SIGNING_SECRET_NAME": link_secret_name,
+                # Test sends go through Kaeri's configuration set, so their bounces and complaints are seen.
+                "KAERI_SES_CONFIGURATION_SET": configuration_set_name,
+                # Enabling, disabling or saving a scheduled scenario syncs its schedule
+                # (kaeri.journeys.schedule.sync_schedule, as `kaeri scenarios enable`).
+                "KAERI_SCHEDULE_GROUP": schedules.group_name,
+                "KAERI_SCHEDULE_TARGET_ARN": schedules.target_arn,
+                "KAERI_SCHEDULE_ROLE_ARN": schedules.role_arn,
             },
         )
 

@@ -124,10 +124,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "無効にしました（版 {version}）。",
         "en": "Disabled (version {version}).",
     },
-    "scenario.schedule_not_synced": {
-        "ja": "スケジュールは更新されていません。運用担当に `kaeri scenarios enable {scenario}` の実行を依頼してください。",
-        "en": "Its schedule was not updated: ask an operator to run `kaeri scenarios enable {scenario}`.",
+    "scenario.schedule_synced": {
+        "ja": "スケジュール: {cron}（{timezone}）、{state}。",
+        "en": "Schedule: {cron} ({timezone}), {state}.",
     },
+    "scenario.schedule_failed": {
+        "ja": "{scenario} のスケジュールを更新できなかったため、何も変更していません（{error}）。もう一度お試しください。",
+        "en": "The schedule of {scenario} could not be updated, so nothing was changed ({error}). Try again.",
+    },
+    "scenario.not_changed": {"ja": "変更していません", "en": "Nothing changed"},
+    "schedule.enabled": {"ja": "実行中", "en": "running"},
+    "schedule.disabled": {"ja": "停止中", "en": "paused"},
     "form.duration": {"ja": "待機時間（例 30m, 1h, 2d）", "en": "Wait (e.g. 30m, 1h, 2d)"},
     "form.window_start": {"ja": "送信開始", "en": "Window start"},
     "form.window_end": {"ja": "送信終了", "en": "Window end"},
