@@ -78,9 +78,9 @@ class Console(Construct):
         acknowledge(
             self.user_pool,
             "COG2",
-            "MFA is optional, not required: the console's sign-in answers password sign-ins only, and the "
-            "pool's threat protection (Plus plan, enforced) blocks risky sign-ins; docs/deployment.md says "
-            "how to require it once marketers have authenticator apps.",
+            "MFA is optional, not required: marketers who turn on an authenticator app answer its code at "
+            "the console's sign-in (SOFTWARE_TOKEN_MFA), and the pool's threat protection (Plus plan, "
+            "enforced) blocks risky sign-ins; docs/deployment.md says how to require it once marketers have authenticator apps.",
         )
         self.client = self.user_pool.add_client(
             "ConsoleClient",

@@ -50,6 +50,8 @@ def test_the_app_client_has_no_secret_and_signs_in_with_a_password(synth):
     assert props["UserPoolId"] == {"Ref": pool_id}
     assert props["GenerateSecret"] is False
     assert "ALLOW_USER_PASSWORD_AUTH" in props["ExplicitAuthFlows"]
+    assert "ALLOW_REFRESH_TOKEN_AUTH" in props["ExplicitAuthFlows"]  # the console renews sessions
+    assert props["EnableTokenRevocation"] is True
     assert not props.get("AllowedOAuthFlowsUserPoolClient")
     assert props["PreventUserExistenceErrors"] == "ENABLED"
     # The console reads the language from the ID token, and writes no attribute.

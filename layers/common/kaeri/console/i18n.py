@@ -31,6 +31,28 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "ユーザー名とパスワードを入力してください。",
         "en": "Enter a username and a password.",
     },
+    "login.expired": {
+        "ja": "このログインは期限切れです。もう一度ログインしてください。",
+        "en": "This sign-in has expired: sign in again.",
+    },
+    "challenge.new_password_title": {"ja": "新しいパスワードの設定", "en": "Choose a new password"},
+    "challenge.new_password_help": {
+        "ja": "仮パスワードでログインしました。12文字以上で大文字・小文字・数字・記号を含む新しいパスワードを設定してください。",
+        "en": "You signed in with a temporary password. Choose a new one: 12 characters or more, with upper "
+        "and lower case, digits and symbols.",
+    },
+    "challenge.new_password": {"ja": "新しいパスワード", "en": "New password"},
+    "challenge.confirm_password": {"ja": "新しいパスワード（確認）", "en": "New password again"},
+    "challenge.mismatch": {
+        "ja": "2つのパスワードが一致しません。",
+        "en": "The two passwords are not the same.",
+    },
+    "challenge.mfa_title": {"ja": "確認コード", "en": "Authenticator code"},
+    "challenge.mfa_help": {
+        "ja": "認証アプリに表示されている6桁のコードを入力してください。",
+        "en": "Enter the 6-digit code your authenticator app shows.",
+    },
+    "challenge.code": {"ja": "確認コード", "en": "Code"},
     "shops.title": {"ja": "ショップを選択", "en": "Choose a shop"},
     "shops.none": {"ja": "所属しているショップがありません。", "en": "You belong to no shop."},
     "scenarios.title": {"ja": "シナリオ一覧", "en": "Scenarios"},
