@@ -18,7 +18,7 @@ from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
-from kaeri_ops.console_users import PASSWORD_POLICY
+from kaeri_ops.console_users import CLIENT, POOL
 from kaeri_ops.definitions.topology import CONSOLE
 
 
@@ -31,7 +31,8 @@ class ScenarioSchedules:
     role_arn: str
 
 
-SESSION_LENGTH = Duration.hours(1)  # the ID token's validity, which is the console session's
+_MFA = {"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}
+_FLOWS = {"ALLOW_USER_PASSWORD_AUTH": "user_password", "ALLOW_USER_SRP_AUTH": "user_srp"}
 
 
 class Console(Construct):
@@ -48,26 +49,28 @@ class Console(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        # The one definition of the pool and its client (kaeri_ops.console_users), rendered for AWS.
+        policy = POOL.password_policy
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
             user_pool_name=f"{data.prefix}-console",
-            self_sign_up_enabled=False,
+            self_sign_up_enabled=not POOL.admin_create_user_only,
             sign_in_aliases=cognito.SignInAliases(username=True),
-            sign_in_case_sensitive=False,
+            sign_in_case_sensitive=POOL.case_sensitive_usernames,
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=False, mutable=True),
                 locale=cognito.StandardAttribute(required=False, mutable=True),
             ),
             password_policy=cognito.PasswordPolicy(
-                min_length=PASSWORD_POLICY["MinimumLength"],
-                require_uppercase=True,
-                require_lowercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(PASSWORD_POLICY["TemporaryPasswordValidityDays"]),
+                min_length=policy["MinimumLength"],
+                require_uppercase=policy["RequireUppercase"],
+                require_lowercase=policy["RequireLowercase"],
+                require_digits=policy["RequireNumbers"],
+                require_symbols=policy["RequireSymbols"],
+                temp_password_validity=Duration.days(policy["TemporaryPasswordValidityDays"]),
             ),
-            mfa=cognito.Mfa.OPTIONAL,
+            mfa=_MFA[POOL.mfa],
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.NONE,
             feature_plan=cognito.FeaturePlan.PLUS,
@@ -82,19 +85,21 @@ class Console(Construct):
             "the console's sign-in (SOFTWARE_TOKEN_MFA), and the pool's threat protection (Plus plan, "
             "enforced) blocks risky sign-ins; docs/deployment.md says how to require it once marketers have authenticator apps.",
         )
+        # CDK adds ALLOW_REFRESH_TOKEN_AUTH to every client; the others are named in CLIENT.auth_flows.
+        flows = {_FLOWS[f]: True for f in CLIENT.auth_flows if f != "ALLOW_REFRESH_TOKEN_AUTH"}
         self.client = self.user_pool.add_client(
             "ConsoleClient",
-            user_pool_client_name="console",
+            user_pool_client_name=CLIENT.name,
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_password=True),
+            auth_flows=cognito.AuthFlow(**flows),
             disable_o_auth=True,
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            id_token_validity=SESSION_LENGTH,
-            access_token_validity=SESSION_LENGTH,
-            refresh_token_validity=Duration.hours(12),
+            prevent_user_existence_errors=CLIENT.prevent_user_existence_errors,
+            enable_token_revocation=CLIENT.token_revocation,
+            id_token_validity=Duration.minutes(CLIENT.id_token_minutes),
+            access_token_validity=Duration.minutes(CLIENT.access_token_minutes),
+            refresh_token_validity=Duration.hours(CLIENT.refresh_token_hours),
             read_attributes=cognito.ClientAttributes().with_standard_attributes(
-                email=True, email_verified=True, locale=True
+                **{a: True for a in CLIENT.read_attributes}
             ),
             write_attributes=cognito.ClientAttributes(),
         )

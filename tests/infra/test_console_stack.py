@@ -158,3 +158,24 @@ def test_the_console_may_pass_only_the_scenario_scheduler_role_and_only_to_sched
     schedules = [s for s in statements if any(a.startswith("scheduler:") for a in actions(s))]
     assert len(schedules) == 1
     assert flatten_reference(schedules[0]["Resource"]).endswith(":schedule/kaeri/*")
+
+
+def test_the_deployed_pool_and_client_are_the_one_definition_the_local_stack_uses(synth):
+    from kaeri_ops.console_users import CLIENT, POOL
+
+    _, pool = _only(synth, "AWS::Cognito::UserPool")
+    _, client = _only(synth, "AWS::Cognito::UserPoolClient")
+    policy = pool["Properties"]["Policies"]["PasswordPolicy"]
+    assert {k: policy[k] for k in POOL.password_policy} == POOL.password_policy
+    assert pool["Properties"]["MfaConfiguration"] == POOL.mfa
+    props = client["Properties"]
+    assert sorted(props["ExplicitAuthFlows"]) == sorted(CLIENT.auth_flows)
+    assert sorted(props["ReadAttributes"]) == sorted(CLIENT.read_attributes)
+    assert props["IdTokenValidity"] == CLIENT.id_token_minutes
+    assert props["AccessTokenValidity"] == CLIENT.access_token_minutes
+    assert props["RefreshTokenValidity"] == CLIENT.refresh_token_hours * 60
+    assert props["TokenValidityUnits"] == {
+        "AccessToken": "minutes",
+        "IdToken": "minutes",
+        "RefreshToken": "minutes",
+    }

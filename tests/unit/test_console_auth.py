@@ -38,17 +38,10 @@ def _fetch(url: str) -> dict:
 
 
 def _pool(idp, name: str = "kaeri-console") -> tuple[str, str]:
-    pool = idp.create_user_pool(PoolName=name, AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})[
-        "UserPool"
-    ]["Id"]
-    client = idp.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="console",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["email", "locale"],
-    )["UserPoolClient"]["ClientId"]
-    return pool, client
+    from kaeri_ops.console_users import create_pool
+
+    created = create_pool(idp, name)  # the one definition of the console's pool and client
+    return created.user_pool_id, created.client_id
 
 
 def _user(idp, pool: str, username: str, *shops: str, locale: str | None = None) -> None:
@@ -356,6 +349,7 @@ def test_the_console_calls_only_operations_that_need_no_iam_grant(cognito):
     # kaeri_ops.definitions.access gives the console role no cognito-idp action: keep it that way.
     idp, pool, client = cognito
     _user(idp, pool, "aiko", "demo-shop")
+    idp.admin_create_user(UserPoolId=pool, Username="new", TemporaryPassword="Temp-pass-123!")
     called: list[str] = []
     idp.meta.events.register(
         "before-call.cognito-identity-provider", lambda model, **_: called.append(model.name)
@@ -368,7 +362,6 @@ def test_the_console_calls_only_operations_that_need_no_iam_grant(cognito):
     tokens = auth.authenticate("aiko", PASSWORD)
     auth.refresh(tokens.refresh_token)
     auth.sign_out(tokens.refresh_token)
-    idp.admin_create_user(UserPoolId=pool, Username="new", TemporaryPassword="Temp-pass-123!")
     auth.answer(auth.authenticate("new", "Temp-pass-123!"), "Brand-new-pass-9!")
 
     assert set(called) == {"InitiateAuth", "GlobalSignOut", "RespondToAuthChallenge"}
