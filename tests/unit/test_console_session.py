@@ -46,9 +46,14 @@ def _app(aws, pool, *, secure: bool = False, clock=None):
 
 
 def _call(
-    app, method: str, path: str, cookies: dict[str, str] | None = None, form: dict | None = None
+    app,
+    method: str,
+    path: str,
+    cookies: dict[str, str] | None = None,
+    form: dict | None = None,
+    host: str = "console.test",
 ) -> dict:
-    headers = {"host": "console.test", "content-type": "application/x-www-form-urlencoded"}
+    headers = {"host": host, "content-type": "application/x-www-form-urlencoded"}
     if cookies:
         headers["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     event = {
@@ -60,7 +65,7 @@ def _call(
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
         "pathParameters": {"proxy": path.removeprefix("/console/")},
-        "requestContext": {"stage": "prod", "path": path, "httpMethod": method, "requestId": "r"},
+        "requestContext": {"stage": "prod", "path": f"/prod{path}", "httpMethod": method, "requestId": "r"},
         "body": urlencode(form or {}),
         "isBase64Encoded": False,
     }
@@ -195,3 +200,60 @@ def test_an_expired_session_is_renewed_with_the_refresh_cookie_until_sign_out(aw
     # Revoked at Cognito: the refresh token no longer opens a session, even if the browser kept it.
     r = _call(app, "GET", f"/console/shops/{SHOP}", {SESSION_COOKIE: stale, REFRESH_COOKIE: refresh})
     assert r["statusCode"] == 303 and r["multiValueHeaders"]["Location"] == ["/console/login"]
+
+
+EXECUTE_API = "a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com"
+
+
+def _links(body: str) -> list[str]:
+    return re.findall(r'(?:href|action|src)="([^"#]+)"', body)
+
+
+def _staged(link: str) -> bool:
+    return link == "/prod/console" or link.startswith(("/prod/console/", "/prod/console?"))
+
+
+def test_through_execute_apis_url_every_link_redirect_and_cookie_carries_the_stage(aws, pool):
+    app, _ = _app(aws, pool, secure=True)
+
+    r = _call(app, "GET", f"/console/shops/{SHOP}", host=EXECUTE_API)
+    assert r["statusCode"] == 303 and r["multiValueHeaders"]["Location"] == ["/prod/console/login"]
+    login = _call(app, "GET", "/console/login", host=EXECUTE_API)
+    assert _links(login["body"]) and all(_staged(link) for link in _links(login["body"]))
+
+    r = _call(
+        app, "POST", "/console/login", form={"username": "anna", "password": PASSWORD}, host=EXECUTE_API
+    )
+    assert r["multiValueHeaders"]["Location"] == ["/prod/console"]
+    cookies = _set_cookies(r)
+    assert "Path=/prod/console" in cookies[SESSION_COOKIE] and "Path=/prod/console" in cookies[REFRESH_COOKIE]
+    session = {SESSION_COOKIE: _value(cookies[SESSION_COOKIE])}
+
+    r = _call(app, "GET", "/console", session, host=EXECUTE_API)
+    assert r["multiValueHeaders"]["Location"] == [f"/prod/console/shops/{SHOP}"]
+    for path in (
+        f"/console/shops/{SHOP}",
+        f"/console/shops/{SHOP}/templates",
+        f"/console/shops/{SHOP}/scenarios/missing",  # the 404 page
+        f"/console/shops/{SHOP}/report",
+    ):
+        body = _call(app, "GET", path, session, host=EXECUTE_API)["body"]
+        links = [link for link in _links(body) if link.startswith("/")]
+        assert links and all(_staged(link) for link in links), (path, links)
+
+    out = _call(app, "POST", "/console/logout", session, host=EXECUTE_API)
+    assert out["multiValueHeaders"]["Location"] == ["/prod/console/login"]
+    assert "Path=/prod/console" in _set_cookies(out)[SESSION_COOKIE]
+
+
+def test_on_a_custom_domain_the_console_is_at_the_root(aws, pool):
+    app, _ = _app(aws, pool, secure=True)
+    r = _call(
+        app,
+        "POST",
+        "/console/login",
+        form={"username": "anna", "password": PASSWORD},
+        host="crm.shop.example",
+    )
+    assert r["multiValueHeaders"]["Location"] == ["/console"]
+    assert "Path=/console;" in _set_cookies(r)[SESSION_COOKIE] + ";"

@@ -109,9 +109,28 @@ class Console:
             self._sign_in_failed = SignInFailed
         return self._sign_in_failed
 
+    def path_prefix(self) -> str:
+        """What the browser's URLs start with before /console: the configured prefix, else the API
+        stage when the request came through execute-api's own URL (https://ID.execute-api.REGION.
+        amazonaws.com/STAGE/console/...); a custom domain or the local stack needs none."""
+        if self.prefix:
+            return self.prefix
+        serving_now = _CURRENT.get(None)
+        if serving_now is None:
+            return ""
+        request = serving_now[1]
+        headers = request.headers or {}
+        host = (headers.get("host") or headers.get("Host") or "").lower().partition(":")[0]
+        context = request.get("requestContext") or {}
+        stage = context.get("stage") if isinstance(context, dict) else None
+        execute_api = ".execute-api." in host and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+        if execute_api and isinstance(stage, str) and stage and stage != "$default":
+            return f"/{stage}"
+        return ""
+
     def url(self, path: str, **query: Any) -> str:
         query = {k: v for k, v in query.items() if v not in (None, "")}
-        return f"{self.prefix}/console{path}" + (f"?{urlencode(query)}" if query else "")
+        return f"{self.path_prefix()}/console{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 def new_router() -> Router:
@@ -152,7 +171,7 @@ def bind_console(console: Console) -> Callable[[APIGatewayRestResolver, NextMidd
 
 
 def cookie_path(console: Console) -> str:
-    return f"{console.prefix}/console"
+    return f"{console.path_prefix()}/console"
 
 
 def session_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
@@ -295,6 +314,7 @@ def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[st
 
 
 def not_found_page(console: Console, request: BaseProxyEvent) -> Response[str]:
-    signed = session(console, request)
-    message = translator(signed.marketer.language if signed else "ja")("error.not_found")
-    return render(console, "error", signed, 404, message=message)
+    with serving(console, request):  # exception handlers run outside the middleware: its links, too
+        signed = session(console, request)
+        message = translator(signed.marketer.language if signed else "ja")("error.not_found")
+        return render(console, "error", signed, 404, message=message)
