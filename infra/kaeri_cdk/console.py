@@ -8,6 +8,8 @@ read; the routes are the topology's `ANY /console` and `ANY /console/{proxy+}` o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
@@ -16,10 +18,21 @@ from kaeri_cdk.data import Data
 from kaeri_cdk.function import KaeriFunction
 from kaeri_cdk.layers import Layers
 from kaeri_cdk.nag import acknowledge
-from kaeri_ops.console_users import PASSWORD_POLICY
+from kaeri_ops.console_users import CLIENT, POOL
 from kaeri_ops.definitions.topology import CONSOLE
 
-SESSION_LENGTH = Duration.hours(1)  # the ID token's validity, which is the console session's
+
+@dataclass(frozen=True)
+class ScenarioSchedules:
+    """Where scenario schedules live (kaeri_cdk.journeys): their group, target and the role they name."""
+
+    group_name: str
+    target_arn: str
+    role_arn: str
+
+
+_MFA = {"OFF": cognito.Mfa.OFF, "OPTIONAL": cognito.Mfa.OPTIONAL, "ON": cognito.Mfa.REQUIRED}
+_FLOWS = {"ALLOW_USER_PASSWORD_AUTH": "user_password", "ALLOW_USER_SRP_AUTH": "user_srp"}
 
 
 class Console(Construct):
@@ -31,29 +44,33 @@ class Console(Construct):
         data: Data,
         layers: Layers,
         link_secret_name: str,
+        configuration_set_name: str,
+        schedules: ScenarioSchedules,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, id)
+        # The one definition of the pool and its client (kaeri_ops.console_users), rendered for AWS.
+        policy = POOL.password_policy
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
             user_pool_name=f"{data.prefix}-console",
-            self_sign_up_enabled=False,
+            self_sign_up_enabled=not POOL.admin_create_user_only,
             sign_in_aliases=cognito.SignInAliases(username=True),
-            sign_in_case_sensitive=False,
+            sign_in_case_sensitive=POOL.case_sensitive_usernames,
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=False, mutable=True),
                 locale=cognito.StandardAttribute(required=False, mutable=True),
             ),
             password_policy=cognito.PasswordPolicy(
-                min_length=PASSWORD_POLICY["MinimumLength"],
-                require_uppercase=True,
-                require_lowercase=True,
-                require_digits=True,
-                require_symbols=True,
-                temp_password_validity=Duration.days(PASSWORD_POLICY["TemporaryPasswordValidityDays"]),
+                min_length=policy["MinimumLength"],
+                require_uppercase=policy["RequireUppercase"],
+                require_lowercase=policy["RequireLowercase"],
+                require_digits=policy["RequireNumbers"],
+                require_symbols=policy["RequireSymbols"],
+                temp_password_validity=Duration.days(policy["TemporaryPasswordValidityDays"]),
             ),
-            mfa=cognito.Mfa.OPTIONAL,
+            mfa=_MFA[POOL.mfa],
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.NONE,
             feature_plan=cognito.FeaturePlan.PLUS,
@@ -64,23 +81,25 @@ class Console(Construct):
         acknowledge(
             self.user_pool,
             "COG2",
-            "MFA is optional, not required: the console's sign-in answers password sign-ins only, and the "
-            "pool's threat protection (Plus plan, enforced) blocks risky sign-ins; docs/deployment.md says "
-            "how to require it once marketers have authenticator apps.",
+            "MFA is optional, not required: marketers who turn on an authenticator app answer its code at "
+            "the console's sign-in (SOFTWARE_TOKEN_MFA), and the pool's threat protection (Plus plan, "
+            "enforced) blocks risky sign-ins; docs/deployment.md says how to require it once marketers have authenticator apps.",
         )
+        # CDK adds ALLOW_REFRESH_TOKEN_AUTH to every client; the others are named in CLIENT.auth_flows.
+        flows = {_FLOWS[f]: True for f in CLIENT.auth_flows if f != "ALLOW_REFRESH_TOKEN_AUTH"}
         self.client = self.user_pool.add_client(
             "ConsoleClient",
-            user_pool_client_name="console",
+            user_pool_client_name=CLIENT.name,
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_password=True),
+            auth_flows=cognito.AuthFlow(**flows),
             disable_o_auth=True,
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            id_token_validity=SESSION_LENGTH,
-            access_token_validity=SESSION_LENGTH,
-            refresh_token_validity=Duration.hours(12),
+            prevent_user_existence_errors=CLIENT.prevent_user_existence_errors,
+            enable_token_revocation=CLIENT.token_revocation,
+            id_token_validity=Duration.minutes(CLIENT.id_token_minutes),
+            access_token_validity=Duration.minutes(CLIENT.access_token_minutes),
+            refresh_token_validity=Duration.hours(CLIENT.refresh_token_hours),
             read_attributes=cognito.ClientAttributes().with_standard_attributes(
-                email=True, email_verified=True, locale=True
+                **{a: True for a in CLIENT.read_attributes}
             ),
             write_attributes=cognito.ClientAttributes(),
         )
@@ -100,6 +119,13 @@ class Console(Construct):
                 "KAERI_CONSOLE_JWKS_URL": self.jwks_url,
                 # CSRF tokens and test sends' links are signed with the stack's signing secret.
                 "KAERI_LINK_SIGNING_SECRET_NAME": link_secret_name,
+                # Test sends go through Kaeri's configuration set, so their bounces and complaints are seen.
+                "KAERI_SES_CONFIGURATION_SET": configuration_set_name,
+                # Enabling, disabling or saving a scheduled scenario syncs its schedule
+                # (kaeri.journeys.schedule.sync_schedule, as `kaeri scenarios enable`).
+                "KAERI_SCHEDULE_GROUP": schedules.group_name,
+                "KAERI_SCHEDULE_TARGET_ARN": schedules.target_arn,
+                "KAERI_SCHEDULE_ROLE_ARN": schedules.role_arn,
             },
         )
 

@@ -96,7 +96,7 @@ class Journeys(Construct):
             fn.add_environment("KAERI_JOURNEY_STATE_MACHINE_ARN", self.state_machine.state_machine_arn)
 
     def _scenario_schedules(self, stack: Stack, target_arn: str) -> None:
-        """The role Scheduler assumes for per-scenario schedules, which evaluate-schedule may manage."""
+        """The role Scheduler assumes for per-scenario schedules (it may invoke evaluate-schedule only)."""
         self.scheduler_role = iam.Role(
             self,
             "ScenarioSchedulerRole",
@@ -108,9 +108,9 @@ class Journeys(Construct):
         self.scheduler_role.add_to_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target_arn])
         )
-        # evaluate-schedule only runs what is due: `kaeri scenarios push` creates and deletes the
-        # per-scenario schedules with the operator's credentials (outputs ScheduleGroup, SchedulerRoleArn,
-        # ScheduleTargetArn), so the function holds no Scheduler permission at all.
+        # evaluate-schedule only runs what is due and holds no Scheduler permission: `kaeri scenarios
+        # push/enable` (operator credentials; outputs ScheduleGroup, SchedulerRoleArn, ScheduleTargetArn)
+        # and the console (its grant in kaeri_ops.definitions.access) create, update and delete them.
 
     def _state_machine(self, prefix: str, send: KaeriFunction) -> sfn.StateMachine:
         stack = Stack.of(self)

@@ -9,7 +9,7 @@ from kaeri_cdk import constants as c
 from kaeri_cdk.access import GrantTargets, grant_access
 from kaeri_cdk.api import Api
 from kaeri_cdk.archive import Archive
-from kaeri_cdk.console import Console
+from kaeri_cdk.console import Console, ScenarioSchedules
 from kaeri_cdk.data import Data
 from kaeri_cdk.delivery import Delivery
 from kaeri_cdk.function import KaeriFunction
@@ -83,6 +83,12 @@ class KaeriStack(Stack):
             data=self.data,
             layers=self.layers,
             link_secret_name=self.delivery.link_secret.secret_name,
+            configuration_set_name=self.delivery.configuration_set.configuration_set_name,
+            schedules=ScenarioSchedules(
+                group_name=self.journeys.schedule_group_name,
+                target_arn=self.journeys.schedule_target_arn,
+                role_arn=self.journeys.scheduler_role.role_arn,
+            ),
             removal_policy=removal,
         )
 
@@ -160,11 +166,22 @@ class KaeriStack(Stack):
                 f"{self.recommend.nightly.function_name}"
             ],
             "state-machine:journeys": [self.journeys.state_machine.state_machine_arn],
+            # Scenario schedules: every schedule of the stack's group; the role those schedules name.
+            "schedule-group:scenarios": [
+                f"arn:{Aws.PARTITION}:scheduler:{self.region}:{self.account}:schedule/"
+                f"{self.journeys.schedule_group_name}/*"
+            ],
+            "role:scenario-scheduler": [self.journeys.scheduler_role.role_arn],
         }
         targets = GrantTargets(
             data=self.data,
             resources=resources,
-            conditions={"ses:identities": delivery.email_conditions},
+            conditions={
+                "ses:identities": delivery.email_conditions,
+                "role:scenario-scheduler": {
+                    "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+                },
+            },
             not_resources={"sns:sms": delivery.sms_not_resources},
         )
         for fn in functions:

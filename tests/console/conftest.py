@@ -5,7 +5,6 @@ Cognito (moto's cognito-idp on the stack) with kaeri.console.auth, as a deployed
 
 from __future__ import annotations
 
-import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -24,36 +23,18 @@ MARKETERS = {"hanako": ((SHOP_A,), "ja"), "alice": ((SHOP_A,), "en"), "bob": ((S
 
 
 def console_pool(stack) -> dict[str, str]:
-    """The console's user pool and app client on the stack's moto, and its marketers; the settings env."""
-    from kaeri.console.auth import shop_group
+    """The console's user pool and app client on the stack's moto (the one definition, as the stack and
+    the CDK app use), and its marketers; the settings env."""
+    from kaeri_ops.console_users import ConsoleUsers, create_pool
 
     idp = stack.clients.client("cognito-idp")
-    pool = idp.create_user_pool(
-        PoolName="kaeri-console", AdminCreateUserConfig={"AllowAdminCreateUserOnly": True}
-    )["UserPool"]["Id"]
-    client = idp.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="console",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["email", "locale"],
-    )["UserPoolClient"]["ClientId"]
+    pool = create_pool(idp, "kaeri-console-tests")
+    users = ConsoleUsers(idp, pool.user_pool_id)
     for username, (shops, locale) in MARKETERS.items():
-        idp.admin_create_user(
-            UserPoolId=pool,
-            Username=username,
-            UserAttributes=[
-                {"Name": "email", "Value": f"{username}@marketers.example"},
-                {"Name": "locale", "Value": locale},
-            ],
-            MessageAction="SUPPRESS",
+        users.add(
+            username, list(shops), email=f"{username}@marketers.example", language=locale, password=PASSWORD
         )
-        idp.admin_set_user_password(UserPoolId=pool, Username=username, Password=PASSWORD, Permanent=True)
-        for shop in shops:
-            with contextlib.suppress(idp.exceptions.GroupExistsException):
-                idp.create_group(UserPoolId=pool, GroupName=shop_group(shop))
-            idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=shop_group(shop))
-    return {"KAERI_CONSOLE_USER_POOL_ID": pool, "KAERI_CONSOLE_CLIENT_ID": client}
+    return {"KAERI_CONSOLE_USER_POOL_ID": pool.user_pool_id, "KAERI_CONSOLE_CLIENT_ID": pool.client_id}
 
 
 def _call(kind, at, **fields):

@@ -35,9 +35,30 @@ def browser():
         launched.close()
 
 
+def whole_page_in_view(page) -> None:
+    """Make the viewport as tall as the page. Chromium does not paint sandboxed (opaque-origin, so
+    out-of-process) email frames that lie below the viewport, and a full-page screenshot then shows
+    them blank: with the whole page in view every frame is painted as a marketer scrolling sees it."""
+    size = page.viewport_size
+    height = page.evaluate("Math.ceil(document.documentElement.scrollHeight)")
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": height})
+        page.wait_for_timeout(300)  # let the frames paint (a settle delay, not an assertion on time)
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    whole_page_in_view(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def painted(page, element) -> int:
+    """The PNG size of what the page shows in an element's box: a blank white box compresses to a
+    few hundred bytes, a rendered email to many kilobytes."""
+    box = element.bounding_box()
+    return len(page.screenshot(clip=box))
 
 
 def test_a_marketer_walks_the_console(console_stack, browser):
@@ -115,6 +136,17 @@ def test_a_marketer_walks_the_console(console_stack, browser):
     expect(steps).to_contain_text("JST")
     frame = page.frame_locator("iframe.email").first
     expect(frame.locator("body")).to_contain_text("ほうじ茶")
+    emails = page.locator("iframe.email")
+    assert emails.count() >= 2  # the reminder and the follow-ups, each as it would arrive
+    for i in range(emails.count()):
+        body = page.frame_locator("iframe.email").nth(i).locator("body")
+        expect(body).to_contain_text("ほうじ茶")
+        assert body.inner_text().strip(), f"email frame {i + 1} shows nothing"
+    size = page.viewport_size
+    whole_page_in_view(page)
+    sizes = [painted(page, emails.nth(i)) for i in range(emails.count())]
+    assert all(s > 4000 for s in sizes), f"email frames painted blank in the screenshot: PNG bytes {sizes}"
+    page.set_viewport_size(size)
     shot(page, "preview")
 
     # Test send to the shop's seed inbox; never counted in KPIs.

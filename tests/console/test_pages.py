@@ -231,3 +231,100 @@ def test_static_assets_ship_with_the_function_and_nothing_else_is_served(hanako)
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     assert hanako.get("/console/static/..%2Fapp.py").status_code == 404
     assert hanako.get("/console/static/app.py").status_code == 404
+
+
+# ---------------------------------------------------------------- scheduled scenarios
+
+
+def _schedule(stack, scenario_id: str):
+    from kaeri.aws import ClientError
+
+    try:
+        return stack.clients.scheduler.get_schedule(Name=f"kaeri-{SHOP_A}-{scenario_id}", GroupName="kaeri")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "ResourceNotFoundException"
+        return None
+
+
+def test_enabling_a_scheduled_scenario_creates_its_schedule_and_disabling_pauses_it(console_stack, hanako):
+    import os
+
+    path = f"/console/shops/{SHOP_A}/scenarios/points-statement/enabled"
+    assert _schedule(console_stack, "points-statement") is None
+    csrf = hanako.csrf(f"/console/shops/{SHOP_A}")
+    r = hanako.post(path, {"enabled": "1", "csrf": csrf})
+    assert r.status_code == 303, r.text
+    schedule = _schedule(console_stack, "points-statement")
+    assert schedule["ScheduleExpression"] == "cron(0 10 1 * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Asia/Tokyo"
+    assert schedule["State"] == "ENABLED"
+    assert schedule["Target"]["RoleArn"] == os.environ["KAERI_SCHEDULE_ROLE_ARN"]
+    assert schedule["Target"]["Arn"].endswith(":function:kaeri-evaluate-schedule")
+    page = hanako.get(r.headers["Location"]).text
+    assert "cron(0 10 1 * ? *)" in page and "運用担当" not in page
+
+    r = hanako.post(path, {"enabled": "0", "csrf": csrf})
+    assert r.status_code == 303
+    # As `kaeri scenarios disable`: the schedule stays, paused, so it fires nothing.
+    assert _schedule(console_stack, "points-statement")["State"] == "DISABLED"
+
+
+def test_enabling_a_date_scenario_schedules_its_daily_run_in_its_time_zone(console_stack, hanako):
+    csrf = hanako.csrf(f"/console/shops/{SHOP_A}")
+    r = hanako.post(f"/console/shops/{SHOP_A}/scenarios/birthday/enabled", {"enabled": "1", "csrf": csrf})
+    assert r.status_code == 303, r.text
+    schedule = _schedule(console_stack, "birthday")
+    assert schedule["ScheduleExpression"] == "cron(5 0 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Asia/Tokyo"
+    assert schedule["State"] == "ENABLED"
+
+
+def test_saving_a_new_cron_moves_the_schedule(console_stack, hanako):
+    from kaeri.scenarios.source import to_yaml
+    from kaeri.scenarios.store import ScenarioStore
+
+    store = ScenarioStore(console_stack.clients)
+    path = f"/console/shops/{SHOP_A}/scenarios/points-statement"
+    csrf = hanako.csrf(f"/console/shops/{SHOP_A}")
+    assert hanako.post(f"{path}/enabled", {"enabled": "1", "csrf": csrf}).status_code == 303
+    before = store.get(SHOP_A, "points-statement")
+    text = to_yaml(before.scenario, concise=True)
+    assert "0 10 1 * ? *" in text
+    r = hanako.post(f"{path}/yaml", {"csrf": csrf, "yaml": text.replace("0 10 1 * ? *", "30 9 2 * ? *")})
+    assert r.status_code == 303, r.text
+    assert store.get(SHOP_A, "points-statement").version == before.version + 1
+    schedule = _schedule(console_stack, "points-statement")
+    assert schedule["ScheduleExpression"] == "cron(30 9 2 * ? *)"
+    assert schedule["State"] == "ENABLED"
+    assert f"version {before.version + 1}" in schedule["Description"]
+
+
+def test_when_scheduler_refuses_nothing_changes_and_the_marketer_is_told(console_stack, hanako, monkeypatch):
+    import os
+
+    from kaeri.scenarios.source import to_yaml
+    from kaeri.scenarios.store import ScenarioStore
+    from kaeri_ops.local import iam
+
+    store = ScenarioStore(console_stack.clients)
+    # The console's role may no longer hand Scheduler the scenario role: a real AccessDenied.
+    assert iam._resources is not None
+    monkeypatch.delitem(iam._resources.roles, os.environ["KAERI_SCHEDULE_ROLE_ARN"])
+    csrf = hanako.csrf(f"/console/shops/{SHOP_A}")
+    assert store.get(SHOP_A, "points-expiry").enabled is False
+    r = hanako.post(
+        f"/console/shops/{SHOP_A}/scenarios/points-expiry/enabled", {"enabled": "1", "csrf": csrf}
+    )
+    assert r.status_code == 503
+    assert "スケジュールを更新できなかった" in r.text and "AccessDenied" in r.text
+    assert store.get(SHOP_A, "points-expiry").enabled is False
+    assert _schedule(console_stack, "points-expiry") is None
+
+    path = f"/console/shops/{SHOP_A}/scenarios/points-statement"
+    before = store.get(SHOP_A, "points-statement")
+    text = to_yaml(before.scenario, concise=True).replace("30 9 2 * ? *", "0 8 3 * ? *")
+    r = hanako.post(f"{path}/yaml", {"csrf": csrf, "yaml": text})
+    assert r.status_code == 503
+    assert "0 8 3 * ? *" in r.text  # the edit is still in the editor
+    assert store.get(SHOP_A, "points-statement").version == before.version
+    assert _schedule(console_stack, "points-statement")["ScheduleExpression"] == "cron(30 9 2 * ? *)"

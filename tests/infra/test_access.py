@@ -37,6 +37,7 @@ NAMED = {
     "IngestStreamFailures": "queue:stream-failures",
     "DeliveryFeedbackDeadLetters": "queue:feedback-dead-letters",
     "DataPiiKey": "kms:pii",
+    "JourneysScenarioSchedulerRole": "role:scenario-scheduler",
 }
 
 
@@ -91,6 +92,8 @@ def _named_resource_token(flat: str, log_group: str) -> str:
     for fragment, token in _BY_FRAGMENT:
         if fragment in flat:
             return token
+    if ":scheduler:" in flat and flat.endswith(":schedule/kaeri/*"):
+        return "schedule-group:scenarios"  # the schedules of the stack's group, no other group's
     if ":athena:" in flat and ":workgroup/" in flat:
         return "athena:archive"
     if ":lambda:" in flat and flat.endswith(":function:kaeri-recommend-nightly"):

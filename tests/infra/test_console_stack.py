@@ -50,6 +50,8 @@ def test_the_app_client_has_no_secret_and_signs_in_with_a_password(synth):
     assert props["UserPoolId"] == {"Ref": pool_id}
     assert props["GenerateSecret"] is False
     assert "ALLOW_USER_PASSWORD_AUTH" in props["ExplicitAuthFlows"]
+    assert "ALLOW_REFRESH_TOKEN_AUTH" in props["ExplicitAuthFlows"]  # the console renews sessions
+    assert props["EnableTokenRevocation"] is True
     assert not props.get("AllowedOAuthFlowsUserPoolClient")
     assert props["PreventUserExistenceErrors"] == "ENABLED"
     # The console reads the language from the ID token, and writes no attribute.
@@ -112,3 +114,68 @@ def test_the_stack_outputs_name_the_pool_and_client_for_the_cli(synth):
     for name in ("ConsoleUserPoolId", "ConsoleClientId", "ConsoleUrl"):
         assert name in outputs
     assert STACK_OUTPUTS["ConsoleUserPoolId"] == "console_user_pool_id"
+
+
+def _role_of(synth, logical_prefix: str) -> str:
+    roles = [k for k in synth.resources("AWS::IAM::Role") if k.startswith(logical_prefix)]
+    assert len(roles) == 1, roles
+    return roles[0]
+
+
+def test_the_console_function_syncs_scenario_schedules_and_sends_through_the_configuration_set(synth):
+    _, function = _console_function(synth)
+    env = function["Properties"]["Environment"]["Variables"]
+    config_sets = synth.resources("AWS::SES::ConfigurationSet")
+    assert len(config_sets) == 1
+    (config_set_id,) = config_sets
+    scheduler_role = _role_of(synth, "JourneysScenarioSchedulerRole")
+    groups = [g["Properties"]["Name"] for g in synth.resources("AWS::Scheduler::ScheduleGroup").values()]
+
+    assert env["KAERI_SES_CONFIGURATION_SET"] == {"Ref": config_set_id}
+    assert env["KAERI_SCHEDULE_GROUP"] == "kaeri" and "kaeri" in groups
+    assert env["KAERI_SCHEDULE_ROLE_ARN"] == {"Fn::GetAtt": [scheduler_role, "Arn"]}
+    assert flatten_reference(env["KAERI_SCHEDULE_TARGET_ARN"]).endswith(":function:kaeri-evaluate-schedule")
+
+
+def test_the_console_may_pass_only_the_scenario_scheduler_role_and_only_to_scheduler(synth):
+    _, function = _console_function(synth)
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    scheduler_role = _role_of(synth, "JourneysScenarioSchedulerRole")
+    statements = [
+        s
+        for p in synth.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+    def actions(statement: dict) -> list[str]:
+        return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+
+    pass_role = [s for s in statements if "iam:PassRole" in actions(s)]
+    assert len(pass_role) == 1
+    assert pass_role[0]["Resource"] == {"Fn::GetAtt": [scheduler_role, "Arn"]}
+    assert pass_role[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    schedules = [s for s in statements if any(a.startswith("scheduler:") for a in actions(s))]
+    assert len(schedules) == 1
+    assert flatten_reference(schedules[0]["Resource"]).endswith(":schedule/kaeri/*")
+
+
+def test_the_deployed_pool_and_client_are_the_one_definition_the_local_stack_uses(synth):
+    from kaeri_ops.console_users import CLIENT, POOL
+
+    _, pool = _only(synth, "AWS::Cognito::UserPool")
+    _, client = _only(synth, "AWS::Cognito::UserPoolClient")
+    policy = pool["Properties"]["Policies"]["PasswordPolicy"]
+    assert {k: policy[k] for k in POOL.password_policy} == POOL.password_policy
+    assert pool["Properties"]["MfaConfiguration"] == POOL.mfa
+    props = client["Properties"]
+    assert sorted(props["ExplicitAuthFlows"]) == sorted(CLIENT.auth_flows)
+    assert sorted(props["ReadAttributes"]) == sorted(CLIENT.read_attributes)
+    assert props["IdTokenValidity"] == CLIENT.id_token_minutes
+    assert props["AccessTokenValidity"] == CLIENT.access_token_minutes
+    assert props["RefreshTokenValidity"] == CLIENT.refresh_token_hours * 60
+    assert props["TokenValidityUnits"] == {
+        "AccessToken": "minutes",
+        "IdToken": "minutes",
+        "RefreshToken": "minutes",
+    }

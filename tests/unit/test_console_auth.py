@@ -15,9 +15,11 @@ from moto import mock_aws
 
 from kaeri.console.auth import (
     SESSION_COOKIE,
+    Challenge,
     ConsoleAuth,
     Marketer,
     SignInFailed,
+    Tokens,
     cleared_session_cookie,
     default_jwks_url,
     session_cookie,
@@ -36,17 +38,10 @@ def _fetch(url: str) -> dict:
 
 
 def _pool(idp, name: str = "kaeri-console") -> tuple[str, str]:
-    pool = idp.create_user_pool(PoolName=name, AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})[
-        "UserPool"
-    ]["Id"]
-    client = idp.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="console",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        ReadAttributes=["email", "locale"],
-    )["UserPoolClient"]["ClientId"]
-    return pool, client
+    from kaeri_ops.console_users import create_pool
+
+    created = create_pool(idp, name)  # the one definition of the console's pool and client
+    return created.user_pool_id, created.client_id
 
 
 def _user(idp, pool: str, username: str, *shops: str, locale: str | None = None) -> None:
@@ -129,6 +124,82 @@ def test_a_user_with_a_temporary_password_is_told_what_to_do(cognito):
     )
     with pytest.raises(SignInFailed, match="temporary password"):
         _auth(idp, pool, client).sign_in("new", "Temp-pass-123!")
+
+
+def test_a_temporary_password_is_replaced_through_the_new_password_challenge(cognito):
+    idp, pool, client = cognito
+    idp.admin_create_user(
+        UserPoolId=pool, Username="new", TemporaryPassword="Temp-pass-123!", MessageAction="SUPPRESS"
+    )
+    idp.create_group(UserPoolId=pool, GroupName=shop_group("demo-shop"))
+    idp.admin_add_user_to_group(UserPoolId=pool, Username="new", GroupName=shop_group("demo-shop"))
+    auth = _auth(idp, pool, client)
+
+    challenge = auth.authenticate("new", "Temp-pass-123!")
+    assert isinstance(challenge, Challenge) and challenge.name == "NEW_PASSWORD_REQUIRED"
+    assert challenge.username == "new" and challenge.session
+    with pytest.raises(SignInFailed):
+        auth.answer(challenge, "")
+    tokens = auth.answer(challenge, "Brand-new-pass-9!")
+    assert isinstance(tokens, Tokens) and tokens.refresh_token
+    assert auth.marketer(tokens.id_token).shops == frozenset({"demo-shop"})
+    # The new password is the password now; the temporary one is not.
+    assert auth.marketer(auth.sign_in("new", "Brand-new-pass-9!")) is not None
+    with pytest.raises(SignInFailed, match="wrong username or password"):
+        auth.sign_in("new", "Temp-pass-123!")
+
+
+def test_an_authenticator_user_signs_in_with_the_current_code_only(cognito, monkeypatch):
+    import time
+
+    from cryptography.hazmat.primitives.hashes import SHA1
+    from cryptography.hazmat.primitives.twofactor.totp import TOTP
+
+    monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # moto checks the code
+    idp, pool, client = cognito
+    _user(idp, pool, "aiko", "demo-shop")
+    auth = _auth(idp, pool, client)
+    access = idp.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "aiko", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]["AccessToken"]
+    secret = idp.associate_software_token(AccessToken=access)["SecretCode"]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    app = TOTP(key, 6, SHA1(), 30, enforce_key_length=False)  # the marketer's authenticator app
+    idp.verify_software_token(AccessToken=access, UserCode=app.generate(time.time()).decode())
+    idp.admin_set_user_mfa_preference(
+        UserPoolId=pool, Username="aiko", SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+
+    challenge = auth.authenticate("aiko", PASSWORD)
+    assert isinstance(challenge, Challenge) and challenge.name == "SOFTWARE_TOKEN_MFA"
+    wrong = "000000" if app.generate(time.time()).decode() != "000000" else "111111"
+    with pytest.raises(SignInFailed, match="code is not right"):
+        auth.answer(challenge, wrong)
+    challenge = auth.authenticate("aiko", PASSWORD)
+    tokens = auth.answer(challenge, app.generate(time.time()).decode())
+    assert isinstance(tokens, Tokens)
+    assert auth.marketer(tokens.id_token).shops == frozenset({"demo-shop"})
+
+
+def test_the_refresh_token_renews_an_expired_session_until_sign_out_revokes_it(cognito):
+    idp, pool, client = cognito
+    _user(idp, pool, "aiko", "demo-shop")
+    auth = _auth(idp, pool, client)
+    tokens = auth.authenticate("aiko", PASSWORD)
+    assert isinstance(tokens, Tokens) and tokens.refresh_token
+
+    later = _auth(idp, pool, client, clock=lambda: _claims(tokens.id_token)["exp"] + 60)
+    assert later.marketer(tokens.id_token) is None  # the ID token has expired
+    renewed = auth.refresh(tokens.refresh_token)
+    assert renewed and auth.marketer(renewed).shops == frozenset({"demo-shop"})
+    assert auth.refresh("not-a-refresh-token") is None
+    assert auth.refresh(None) is None
+
+    auth.sign_out(tokens.refresh_token)
+    assert auth.refresh(tokens.refresh_token) is None
+    auth.sign_out(tokens.refresh_token)  # a revoked token signs out quietly
 
 
 def test_an_expired_session_is_no_session(cognito):
@@ -278,6 +349,7 @@ def test_the_console_calls_only_operations_that_need_no_iam_grant(cognito):
     # kaeri_ops.definitions.access gives the console role no cognito-idp action: keep it that way.
     idp, pool, client = cognito
     _user(idp, pool, "aiko", "demo-shop")
+    idp.admin_create_user(UserPoolId=pool, Username="new", TemporaryPassword="Temp-pass-123!")
     called: list[str] = []
     idp.meta.events.register(
         "before-call.cognito-identity-provider", lambda model, **_: called.append(model.name)
@@ -287,6 +359,10 @@ def test_the_console_calls_only_operations_that_need_no_iam_grant(cognito):
     auth.marketer(auth.sign_in("aiko", PASSWORD))
     with pytest.raises(SignInFailed):
         auth.sign_in("aiko", "wrong-password-1!")
+    tokens = auth.authenticate("aiko", PASSWORD)
+    auth.refresh(tokens.refresh_token)
+    auth.sign_out(tokens.refresh_token)
+    auth.answer(auth.authenticate("new", "Temp-pass-123!"), "Brand-new-pass-9!")
 
-    assert called == ["InitiateAuth", "InitiateAuth"]
+    assert set(called) == {"InitiateAuth", "GlobalSignOut", "RespondToAuthChallenge"}
     assert all(idp.meta.service_model.operation_model(name).auth_type == "none" for name in called)

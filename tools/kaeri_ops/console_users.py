@@ -1,8 +1,12 @@
 """The console's marketers: users of the stack's Cognito user pool, a `shop-<id>` group per shop.
 
 Used by `kaeri console users ...` against a deployed stack or the local one, and by the local stack to
-create its pool and the demo marketer. Passwords are set permanent here: the console's sign-in has no
-"choose a new password" step, so the operator hands the marketer the password this prints once.
+create its pool and the demo marketer. Passwords are set permanent here and the operator hands the
+marketer the password this prints once (a user given a temporary password chooses a new one at the
+console's first sign-in).
+
+The pool and its app client are defined once, below (POOL and CLIENT): infra/kaeri_cdk/console.py
+renders them for AWS, `create_pool` creates them on moto for the local stack and the tests.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from kaeri.console.auth import SHOP_GROUP_PREFIX, shop_group, shops_of
+from kaeri.console.auth import REFRESH_TOKEN_HOURS, SHOP_GROUP_PREFIX, shop_group, shops_of
 
-# The password policy of the pool (infra/kaeri_cdk/console.py sets the same on AWS).
+# The password policy of the pool.
 PASSWORD_POLICY = {
     "MinimumLength": 12,
     "RequireUppercase": True,
@@ -30,6 +34,37 @@ PASSWORD_POLICY = {
 # What the console reads from the ID token besides the groups.
 READ_ATTRIBUTES = ["email", "email_verified", "locale"]
 AUTH_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+@dataclass(frozen=True)
+class PoolDefinition:
+    """The console's user pool: marketers are created by an operator, never sign up."""
+
+    password_policy: dict[str, Any]
+    admin_create_user_only: bool = True
+    mfa: Literal["OFF", "OPTIONAL", "ON"] = "OPTIONAL"  # TOTP only (the console answers its code)
+    case_sensitive_usernames: bool = False
+    group_prefix: str = SHOP_GROUP_PREFIX  # one group `shop-<id>` per shop (kaeri.console.auth.shop_group)
+
+
+@dataclass(frozen=True)
+class ClientDefinition:
+    """The console's app client: no secret, password sign-in and refresh, no OAuth."""
+
+    name: str
+    auth_flows: tuple[str, ...]
+    read_attributes: tuple[str, ...]
+    id_token_minutes: int = 60  # the session cookie's life; then the refresh token renews it
+    access_token_minutes: int = 60
+    refresh_token_hours: int = REFRESH_TOKEN_HOURS  # the refresh cookie's Max-Age is the same
+    prevent_user_existence_errors: bool = True
+    token_revocation: bool = True
+
+
+POOL = PoolDefinition(password_policy=PASSWORD_POLICY)
+CLIENT = ClientDefinition(
+    name="console", auth_flows=tuple(AUTH_FLOWS), read_attributes=tuple(READ_ATTRIBUTES)
+)
 _SHOP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")  # a Cognito group name is at most 128
 
 
@@ -54,24 +89,31 @@ class ConsolePool:
 
 
 def create_pool(idp: Any, name: str) -> ConsolePool:
-    """A pool like the deployed one: no self sign-up, the password policy, an app client without secret."""
+    """POOL and CLIENT in a Cognito API (moto for the local stack and the tests)."""
     pool = idp.create_user_pool(
         PoolName=name,
-        Policies={"PasswordPolicy": PASSWORD_POLICY},
-        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
-        MfaConfiguration="OPTIONAL",
-        UsernameConfiguration={"CaseSensitive": False},
+        Policies={"PasswordPolicy": POOL.password_policy},
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": POOL.admin_create_user_only},
+        MfaConfiguration=POOL.mfa,
+        UsernameConfiguration={"CaseSensitive": POOL.case_sensitive_usernames},
         AutoVerifiedAttributes=["email"],
     )["UserPool"]["Id"]
+    if POOL.mfa != "OFF":  # authenticator apps (TOTP) only, as the deployed pool
+        idp.set_user_pool_mfa_config(
+            UserPoolId=pool, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration=POOL.mfa
+        )
     client = idp.create_user_pool_client(
         UserPoolId=pool,
-        ClientName="console",
+        ClientName=CLIENT.name,
         GenerateSecret=False,
-        ExplicitAuthFlows=AUTH_FLOWS,
-        ReadAttributes=READ_ATTRIBUTES,
-        PreventUserExistenceErrors="ENABLED",
-        IdTokenValidity=60,
-        TokenValidityUnits={"IdToken": "minutes"},
+        ExplicitAuthFlows=list(CLIENT.auth_flows),
+        ReadAttributes=list(CLIENT.read_attributes),
+        PreventUserExistenceErrors="ENABLED" if CLIENT.prevent_user_existence_errors else "LEGACY",
+        EnableTokenRevocation=CLIENT.token_revocation,
+        IdTokenValidity=CLIENT.id_token_minutes,
+        AccessTokenValidity=CLIENT.access_token_minutes,
+        RefreshTokenValidity=CLIENT.refresh_token_hours,
+        TokenValidityUnits={"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "hours"},
     )["UserPoolClient"]["ClientId"]
     return ConsolePool(pool, client)
 

@@ -23,6 +23,8 @@ A grant is a set of IAM actions on one named resource:
 | glue:archive      | the archive's Glue catalog, database and tables                     |
 | kms:pii           | the PII key (beyond table grants: the archive bucket is under it)   |
 | function:NAME     | a Lambda function of the stack (the nightly job fans out to itself) |
+| schedule-group:scenarios | the schedules in the stack's scenario schedule group          |
+| role:scenario-scheduler  | the role Scheduler assumes to invoke evaluate-schedule (PassRole) |
 
 Permissions that come with a function's trigger (reading the events stream, receiving from the
 fan-out queue, the stream's on-failure queue) and its plumbing (its own log group, X-Ray, the KMS keys
@@ -106,6 +108,15 @@ QUERY_ARCHIVE: tuple[Grant, ...] = (
     Grant(("kms:Decrypt", "kms:GenerateDataKey*"), "kms:pii"),
 )
 LINK_SECRET = Grant(READ_SECRET, "secret:link-signing")
+# What kaeri.journeys.schedule.sync_schedule calls: create, update or delete a scenario's schedule in
+# the stack's schedule group, handing Scheduler the scenario scheduler role (and no other role).
+SYNC_SCENARIO_SCHEDULES: tuple[Grant, ...] = (
+    Grant(
+        ("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:UpdateSchedule"),
+        "schedule-group:scenarios",
+    ),
+    Grant(("iam:PassRole",), "role:scenario-scheduler"),
+)
 
 ACCESS: dict[str, FunctionAccess] = {
     # Ingest: writes events once per messageId, upserts the catalog, reads keys and recommendations,
@@ -182,6 +193,7 @@ ACCESS: dict[str, FunctionAccess] = {
     # The marketer console: scenarios, rules and templates (config), profiles to preview and count
     # audiences (customers), the KPI inputs (events, messages, journeys), and test sends to the shop's
     # seed addresses through the send path (it writes the message log and reads the link secret).
+    # Enabling, disabling or saving a scheduled scenario syncs its schedule, as `kaeri scenarios enable`.
     "console": FunctionAccess(
         tables={
             "config": "rw",
@@ -196,6 +208,7 @@ ACCESS: dict[str, FunctionAccess] = {
             Grant(READ_SECRET, "secret:line-tokens"),
             Grant(SEND_EMAIL, "ses:identities"),
             Grant(("sns:Publish",), "sns:sms"),
+            *SYNC_SCENARIO_SCHEDULES,
         ),
     ),
 }

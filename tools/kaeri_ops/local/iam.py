@@ -40,6 +40,8 @@ class LocalResources:
     secrets: dict[str, str] = field(default_factory=dict)  # secret name -> logical
     line_token_prefix: str = "kaeri/"  # "{prefix}/{shop}/line-channel-access-token"
     buckets: dict[str, str] = field(default_factory=dict)  # bucket name -> logical
+    schedule_groups: dict[str, str] = field(default_factory=dict)  # schedule group name -> logical
+    roles: dict[str, str] = field(default_factory=dict)  # role ARN -> logical (iam:PassRole)
     denials: list[str] = field(default_factory=list)  # every refusal, for tests and the CLI
 
 
@@ -125,7 +127,19 @@ def required(
     if service == "s3":
         bucket = str(params.get("Bucket", ""))
         return [(f"s3:{operation}", f"bucket:{res.buckets.get(bucket, '?' + bucket)}")]
+    if service == "scheduler":
+        return _scheduler(operation, params, res)
     return [(f"{service}:{operation}", "?")]
+
+
+def _scheduler(operation: str, params: dict[str, Any], res: LocalResources) -> list[tuple[str, str]]:
+    """A schedule call acts on its group; one that hands Scheduler a role also needs iam:PassRole on it."""
+    group = str(params.get("GroupName") or "default")
+    needs = [(f"scheduler:{operation}", f"schedule-group:{res.schedule_groups.get(group, '?' + group)}")]
+    role = (params.get("Target") or {}).get("RoleArn")
+    if role:
+        needs.append(("iam:PassRole", f"role:{res.roles.get(str(role), '?' + str(role))}"))
+    return needs
 
 
 def _table(name: str, res: LocalResources) -> str:

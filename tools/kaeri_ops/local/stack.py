@@ -297,6 +297,10 @@ class EmbeddedStack:
                 "KAERI_CONSOLE_USER_POOL_ID": resources.console_user_pool_id,
                 "KAERI_CONSOLE_CLIENT_ID": resources.console_client_id,
                 "KAERI_CONSOLE_JWKS_URL": self._console_jwks_url(resources),
+                # Scenario schedules (the CLI and the console sync them with kaeri.journeys.schedule).
+                "KAERI_SCHEDULE_GROUP": SCHEDULE_GROUP,
+                "KAERI_SCHEDULE_TARGET_ARN": self._schedule_target_arn(),
+                "KAERI_SCHEDULE_ROLE_ARN": self._scheduler_role_arn(),
             }
         for name, value in env.items():
             if name not in self._saved_env:
@@ -402,7 +406,16 @@ class EmbeddedStack:
             secrets={resources.link_secret_name: "link-signing"},
             line_token_prefix=f"{prefix}/",
             buckets={f"{prefix}-reports": "reports"},
+            schedule_groups={SCHEDULE_GROUP: "scenarios"},
+            roles={self._scheduler_role_arn(): "scenario-scheduler"},
         )
+
+    def _scheduler_role_arn(self) -> str:
+        """The role scenario schedules name (Scheduler assumes it on AWS; the local scheduler needs none)."""
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{self.table_prefix}-scenario-scheduler"
+
+    def _schedule_target_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.table_prefix}-evaluate-schedule"
 
     def _setup_ses(self, topic_arn: str) -> None:
         ses = self.clients_for_setup().client("ses")

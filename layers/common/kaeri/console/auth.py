@@ -9,8 +9,15 @@ shop (Cognito puts the user's groups in the ID token, and moto does too), so no 
 the language is the user's `locale` attribute ("ja" unless it starts with "en").
 
 Token expiry is judged by the wall clock (the issuer's), never the local stack's manual clock: that
-one moves simulated customers, not marketers. A session lasts as long as the ID token (one hour by
-default, the app client's setting); then the marketer signs in again.
+one moves simulated customers, not marketers. The ID token lasts an hour (the app client's setting);
+the refresh token Cognito returns with it is kept in its own cookie (HttpOnly, SameSite=Strict, Secure
+on HTTPS, Path=/console) and, once the ID token has expired, buys a new one with REFRESH_TOKEN_AUTH, so
+the marketer stays signed in until the refresh token expires or is revoked (sign-out: GlobalSignOut).
+
+Cognito may answer a password with a challenge instead of tokens: NEW_PASSWORD_REQUIRED (a user
+created with a temporary password) and SOFTWARE_TOKEN_MFA (a user who turned on an authenticator app)
+are answered with RespondToAuthChallenge (`authenticate` returns the Challenge, `answer` completes it).
+Every call here is unsigned (no IAM policy applies), so the console's role holds no Cognito grant.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from kaeri.aws import ClientError
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "kaeri_console"
+REFRESH_COOKIE = "kaeri_console_refresh"
+# How long the browser keeps the refresh cookie: the app client's refresh token validity.
+REFRESH_TOKEN_HOURS = 12
 COOKIE_PATH = "/console"
 SHOP_GROUP_PREFIX = "shop-"
 # A Cognito ID token is 1-2 KB; anything far larger is not one of ours (and is not worth parsing).
@@ -60,6 +70,31 @@ class Marketer:
 
 class SignInFailed(Exception):
     """Sign-in refused; the message is safe to show on the sign-in page (it names no account)."""
+
+
+class ChallengeRequired(SignInFailed):
+    """`sign_in` met a challenge: the console's sign-in page answers it with `authenticate`/`answer`."""
+
+
+ChallengeName = Literal["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA"]
+CHALLENGES: tuple[ChallengeName, ...] = ("NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A verified ID token (the session cookie) and the refresh token that renews it."""
+
+    id_token: str
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """What Cognito asks before it issues tokens; `session` is Cognito's opaque challenge session."""
+
+    name: ChallengeName
+    username: str
+    session: str
 
 
 def shop_group(shop_id: str) -> str:
@@ -110,8 +145,16 @@ _REFUSALS = {
     "PasswordResetRequiredException": "this account needs a new password: ask your administrator",
 }
 _CHALLENGES = {
-    "NEW_PASSWORD_REQUIRED": "this account still has its temporary password: ask your administrator "
-    "to set one (kaeri console users add --password ...)",
+    "NEW_PASSWORD_REQUIRED": "this account still has its temporary password: choose a new one",
+    "SOFTWARE_TOKEN_MFA": "enter the code of your authenticator app",
+}
+_ANSWER_REFUSALS = {
+    "CodeMismatchException": "the code is not right: enter the current code of your authenticator app",
+    "ExpiredCodeException": "the code has expired: enter the current one",
+    "InvalidPasswordException": "the new password does not meet the pool's rules (12 characters or more, "
+    "upper and lower case, digits and symbols)",
+    "NotAuthorizedException": "this sign-in has expired: sign in again",
+    "ResourceNotFoundException": "this sign-in has expired: sign in again",
 }
 
 
@@ -173,7 +216,15 @@ class ConsoleAuth:
     # signing in ---------------------------------------------------------------------------------
 
     def sign_in(self, username: str, password: str) -> str:
-        """The session cookie's value (the ID token) for a user's password; SignInFailed otherwise."""
+        """The session cookie's value (the ID token) for a user's password; SignInFailed otherwise
+        (ChallengeRequired when Cognito asks for a new password or an MFA code first)."""
+        result = self.authenticate(username, password)
+        if isinstance(result, Challenge):
+            raise ChallengeRequired(_CHALLENGES[result.name])
+        return result.id_token
+
+    def authenticate(self, username: str, password: str) -> Tokens | Challenge:
+        """USER_PASSWORD_AUTH: the tokens, or the challenge Cognito asks first; SignInFailed otherwise."""
         if not username or not password:
             raise SignInFailed("enter your username and password")
         try:
@@ -187,15 +238,73 @@ class ConsoleAuth:
             if code in _REFUSALS:
                 raise SignInFailed(_REFUSALS[code]) from None
             raise
-        challenge = answer.get("ChallengeName")
-        if challenge:
-            raise SignInFailed(
-                _CHALLENGES.get(challenge, f"sign-in needs a step the console does not offer ({challenge})")
+        return self._result(answer, username)
+
+    def answer(self, challenge: Challenge, response: str) -> Tokens | Challenge:
+        """Answer a challenge (the new password, or the authenticator code) with RespondToAuthChallenge."""
+        if not response:
+            raise SignInFailed(_CHALLENGES[challenge.name])
+        key = "NEW_PASSWORD" if challenge.name == "NEW_PASSWORD_REQUIRED" else "SOFTWARE_TOKEN_MFA_CODE"
+        try:
+            answer = self._cognito.respond_to_auth_challenge(
+                ClientId=self.client_id,
+                ChallengeName=challenge.name,
+                Session=challenge.session,
+                ChallengeResponses={"USERNAME": challenge.username, key: response},
             )
-        token = answer.get("AuthenticationResult", {}).get("IdToken")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _ANSWER_REFUSALS:
+                raise SignInFailed(_ANSWER_REFUSALS[code]) from None
+            raise
+        return self._result(answer, challenge.username)
+
+    def _result(self, answer: dict[str, Any], username: str) -> Tokens | Challenge:
+        name = answer.get("ChallengeName")
+        if name:
+            if name not in CHALLENGES:
+                raise SignInFailed(f"sign-in needs a step the console does not offer ({name})")
+            who = (answer.get("ChallengeParameters") or {}).get("USERNAME") or username
+            return Challenge(name, str(who), str(answer.get("Session") or ""))
+        result = answer.get("AuthenticationResult", {})
+        token = result.get("IdToken")
         if not token or self.marketer(token) is None:
             raise SignInFailed("the user pool answered with a token this console cannot verify")
-        return str(token)
+        refresh = result.get("RefreshToken")
+        return Tokens(str(token), str(refresh) if refresh else None)
+
+    def refresh(self, refresh_token: str | None) -> str | None:
+        """A new, verified ID token for a refresh token; None when it is refused (expired, revoked)."""
+        if not refresh_token or len(refresh_token) > MAX_TOKEN_LENGTH:
+            return None
+        try:
+            answer = self._cognito.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except ClientError as exc:
+            log.info("console refresh refused: %s", exc.response.get("Error", {}).get("Code"))
+            return None
+        token = answer.get("AuthenticationResult", {}).get("IdToken")
+        return str(token) if token and self.marketer(token) is not None else None
+
+    def sign_out(self, refresh_token: str | None) -> None:
+        """Revoke the session at Cognito: GlobalSignOut with an access token the refresh token buys
+        (the user's refresh tokens stop working everywhere). Best effort: the cookies are cleared anyway."""
+        if not refresh_token or len(refresh_token) > MAX_TOKEN_LENGTH:
+            return
+        try:
+            answer = self._cognito.initiate_auth(
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+            access = answer.get("AuthenticationResult", {}).get("AccessToken")
+            if access:
+                self._cognito.global_sign_out(AccessToken=access)
+        except ClientError as exc:
+            log.info("console sign-out at Cognito refused: %s", exc.response.get("Error", {}).get("Code"))
 
     # every request ------------------------------------------------------------------------------
 

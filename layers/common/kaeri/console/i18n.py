@@ -31,6 +31,28 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "ユーザー名とパスワードを入力してください。",
         "en": "Enter a username and a password.",
     },
+    "login.expired": {
+        "ja": "このログインは期限切れです。もう一度ログインしてください。",
+        "en": "This sign-in has expired: sign in again.",
+    },
+    "challenge.new_password_title": {"ja": "新しいパスワードの設定", "en": "Choose a new password"},
+    "challenge.new_password_help": {
+        "ja": "仮パスワードでログインしました。12文字以上で大文字・小文字・数字・記号を含む新しいパスワードを設定してください。",
+        "en": "You signed in with a temporary password. Choose a new one: 12 characters or more, with upper "
+        "and lower case, digits and symbols.",
+    },
+    "challenge.new_password": {"ja": "新しいパスワード", "en": "New password"},
+    "challenge.confirm_password": {"ja": "新しいパスワード（確認）", "en": "New password again"},
+    "challenge.mismatch": {
+        "ja": "2つのパスワードが一致しません。",
+        "en": "The two passwords are not the same.",
+    },
+    "challenge.mfa_title": {"ja": "確認コード", "en": "Authenticator code"},
+    "challenge.mfa_help": {
+        "ja": "認証アプリに表示されている6桁のコードを入力してください。",
+        "en": "Enter the 6-digit code your authenticator app shows.",
+    },
+    "challenge.code": {"ja": "確認コード", "en": "Code"},
     "shops.title": {"ja": "ショップを選択", "en": "Choose a shop"},
     "shops.none": {"ja": "所属しているショップがありません。", "en": "You belong to no shop."},
     "scenarios.title": {"ja": "シナリオ一覧", "en": "Scenarios"},
@@ -124,10 +146,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "無効にしました（版 {version}）。",
         "en": "Disabled (version {version}).",
     },
-    "scenario.schedule_not_synced": {
-        "ja": "スケジュールは更新されていません。運用担当に `kaeri scenarios enable {scenario}` の実行を依頼してください。",
-        "en": "Its schedule was not updated: ask an operator to run `kaeri scenarios enable {scenario}`.",
+    "scenario.schedule_synced": {
+        "ja": "スケジュール: {cron}（{timezone}）、{state}。",
+        "en": "Schedule: {cron} ({timezone}), {state}.",
     },
+    "scenario.schedule_failed": {
+        "ja": "{scenario} のスケジュールを更新できなかったため、何も変更していません（{error}）。もう一度お試しください。",
+        "en": "The schedule of {scenario} could not be updated, so nothing was changed ({error}). Try again.",
+    },
+    "scenario.not_changed": {"ja": "変更していません", "en": "Nothing changed"},
+    "schedule.enabled": {"ja": "実行中", "en": "running"},
+    "schedule.disabled": {"ja": "停止中", "en": "paused"},
     "form.duration": {"ja": "待機時間（例 30m, 1h, 2d）", "en": "Wait (e.g. 30m, 1h, 2d)"},
     "form.window_start": {"ja": "送信開始", "en": "Window start"},
     "form.window_end": {"ja": "送信終了", "en": "Window end"},

@@ -20,13 +20,13 @@ from urllib.parse import parse_qs, urlencode
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.shared.cookies import Cookie
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kaeri import clock
-from kaeri.console.auth import SESSION_COOKIE, Marketer
+from kaeri.console.auth import REFRESH_COOKIE, REFRESH_TOKEN_HOURS, SESSION_COOKIE, Marketer
 from kaeri.console.i18n import translator
 
 HTML = "text/html; charset=utf-8"
@@ -49,6 +49,9 @@ class BadRequest(Exception):
 class Signed:
     marketer: Marketer
     cookie: str
+    # The expired ID token this request renewed with the refresh token: forms rendered before the
+    # renewal carry its CSRF token, which stays good for this one request.
+    previous: str | None = None
 
 
 _ENV = ImmutableSandboxedEnvironment(
@@ -106,9 +109,28 @@ class Console:
             self._sign_in_failed = SignInFailed
         return self._sign_in_failed
 
+    def path_prefix(self) -> str:
+        """What the browser's URLs start with before /console: the configured prefix, else the API
+        stage when the request came through execute-api's own URL (https://ID.execute-api.REGION.
+        amazonaws.com/STAGE/console/...); a custom domain or the local stack needs none."""
+        if self.prefix:
+            return self.prefix
+        serving_now = _CURRENT.get(None)
+        if serving_now is None:
+            return ""
+        request = serving_now[1]
+        headers = request.headers or {}
+        host = (headers.get("host") or headers.get("Host") or "").lower().partition(":")[0]
+        context = request.get("requestContext") or {}
+        stage = context.get("stage") if isinstance(context, dict) else None
+        execute_api = ".execute-api." in host and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+        if execute_api and isinstance(stage, str) and stage and stage != "$default":
+            return f"/{stage}"
+        return ""
+
     def url(self, path: str, **query: Any) -> str:
         query = {k: v for k, v in query.items() if v not in (None, "")}
-        return f"{self.prefix}/console{path}" + (f"?{urlencode(query)}" if query else "")
+        return f"{self.path_prefix()}/console{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 def new_router() -> Router:
@@ -118,26 +140,64 @@ def new_router() -> Router:
 
 # -------------------------------------------------------------- the request being served
 
-_CURRENT: ContextVar[tuple[Console, BaseProxyEvent]] = ContextVar("kaeri_console_request")
+_CURRENT: ContextVar[tuple[Console, BaseProxyEvent, dict[str, str | None]]] = ContextVar(
+    "kaeri_console_request"
+)
 
 
 @contextmanager
-def serving(console: Console, event: BaseProxyEvent) -> Iterator[None]:
-    token = _CURRENT.set((console, event))
+def serving(console: Console, event: BaseProxyEvent) -> Iterator[dict[str, str | None]]:
+    state: dict[str, str | None] = {}  # "renewed": the ID token a refresh bought during this request
+    token = _CURRENT.set((console, event, state))
     try:
-        yield
+        yield state
     finally:
         _CURRENT.reset(token)
 
 
 def bind_console(console: Console) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[str]]:
-    """A global middleware: the routes of this resolver see `console` through `current()`."""
+    """A global middleware: the routes of this resolver see `console` through `current()`; a session
+    renewed with the refresh token during the request gets its new session cookie on the response."""
 
     def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
-        with serving(console, app.current_event):
-            return next_middleware(app)
+        with serving(console, app.current_event) as state:
+            response = next_middleware(app)
+            renewed = state.get("renewed")
+            if renewed:
+                response.cookies.append(session_cookie(console, renewed))
+            return response
 
     return middleware
+
+
+def cookie_path(console: Console) -> str:
+    return f"{console.path_prefix()}/console"
+
+
+def session_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
+    """The ID token's cookie: HttpOnly, SameSite=Lax (links from mail open signed-in pages)."""
+    return Cookie(
+        SESSION_COOKIE,
+        value,
+        path=cookie_path(console),
+        secure=console.secure_cookie,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=max_age,
+    )
+
+
+def refresh_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
+    """The refresh token's own cookie: HttpOnly, SameSite=Strict, only ever sent to the console."""
+    return Cookie(
+        REFRESH_COOKIE,
+        value,
+        path=cookie_path(console),
+        secure=console.secure_cookie,
+        http_only=True,
+        same_site=SameSite.STRICT_MODE,
+        max_age=REFRESH_TOKEN_HOURS * 3600 if max_age is None else max_age,
+    )
 
 
 def current() -> Console:
@@ -151,23 +211,32 @@ def event() -> BaseProxyEvent:
 # -------------------------------------------------------------- session and request
 
 
-def cookie_value(request: BaseProxyEvent) -> str | None:
-    header = (request.headers or {}).get("cookie") or ""
+def cookie_value(request: BaseProxyEvent, name: str = SESSION_COOKIE) -> str | None:
+    header = (request.headers or {}).get("cookie") or (request.headers or {}).get("Cookie") or ""
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(header)
     except Exception:  # a malformed Cookie header is no session
         return None
-    morsel = jar.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
+    morsel = jar.get(name)
+    return morsel.value if morsel and morsel.value else None
 
 
 def session(console: Console, request: BaseProxyEvent) -> Signed | None:
+    """The signed-in marketer: by the ID token, or, once it has expired, by a new one the refresh token
+    buys (once per request; the middleware sets it as the new session cookie)."""
     value = cookie_value(request)
     marketer: Marketer | None = console.auth.marketer(value) if value else None
-    if marketer is None or value is None:
+    if marketer is not None and value is not None:
+        return Signed(marketer, value)
+    state = _CURRENT.get((console, request, {}))[2]
+    if "renewed" not in state:
+        state["renewed"] = console.auth.refresh(cookie_value(request, REFRESH_COOKIE))
+    renewed = state["renewed"]
+    marketer = console.auth.marketer(renewed) if renewed else None
+    if marketer is None or renewed is None:
         return None
-    return Signed(marketer, value)
+    return Signed(marketer, renewed, previous=value)
 
 
 def signed_in() -> Signed:
@@ -194,8 +263,10 @@ def shop(shop_id: str, *, post: bool = False) -> tuple[Signed, dict[str, str]]:
     fields: dict[str, str] = {}
     if post:
         fields = form()
-        expected: str = current().auth.csrf_token(signed.cookie)
-        if not hmac.compare_digest(fields.get("csrf", ""), expected):
+        auth = current().auth
+        sent = fields.get("csrf", "")
+        valid = [c for c in (signed.cookie, signed.previous) if c]
+        if not any(hmac.compare_digest(sent, auth.csrf_token(c)) for c in valid):
             raise BadRequest(translator(signed.marketer.language)("error.csrf"))
     return signed, fields
 
@@ -243,6 +314,7 @@ def see_other(location: str, cookies: list[Cookie] | None = None) -> Response[st
 
 
 def not_found_page(console: Console, request: BaseProxyEvent) -> Response[str]:
-    signed = session(console, request)
-    message = translator(signed.marketer.language if signed else "ja")("error.not_found")
-    return render(console, "error", signed, 404, message=message)
+    with serving(console, request):  # exception handlers run outside the middleware: its links, too
+        signed = session(console, request)
+        message = translator(signed.marketer.language if signed else "ja")("error.not_found")
+        return render(console, "error", signed, 404, message=message)

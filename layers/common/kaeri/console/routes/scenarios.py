@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -11,7 +12,10 @@ from kaeri import clock
 from kaeri.console.i18n import translator
 from kaeri.console.pages import FormEdit, first_wait, lift_warning, timeline, window, yaml_diff
 from kaeri.console.routes.common import currency, kpis, scenario_store, stored_or_404
-from kaeri.console.web import BadRequest, Console, Signed, current, new_router, page, query, see_other, shop
+from kaeri.console.web import BadRequest, Signed, current, new_router, page, query, see_other, shop, signed_in
+
+if TYPE_CHECKING:
+    from kaeri.scenarios.store import StoredScenario
 
 router = new_router()
 
@@ -42,6 +46,7 @@ def scenarios(shop_id: str) -> Response[str]:
 @router.post("/console/shops/<shop_id>/scenarios/<scenario_id>/enabled")
 def set_enabled(shop_id: str, scenario_id: str) -> Response[str]:
     from kaeri.delivery.template_store import TemplateStore, missing_templates
+    from kaeri.scenarios.store import StoredScenario
 
     console = current()
     signed, fields = shop(shop_id, post=True)
@@ -53,9 +58,15 @@ def set_enabled(shop_id: str, scenario_id: str) -> Response[str]:
         problems = missing_templates(stored.scenario.template_ids(), store, shop_id)
         if problems:
             raise BadRequest("; ".join(problems))
+    # The schedule first: when Scheduler refuses, the scenario stays as it was.
+    synced = _sync_schedule(
+        shop_id, StoredScenario(stored.scenario, stored.version, enabled, stored.pushed_at)
+    )
+    if isinstance(synced, ScheduleFailed):
+        return page("error", signed, 503, title=t("scenario.not_changed"), message=synced.message(t))
     stored = scenario_store().set_enabled(shop_id, scenario_id, enabled)
     key = "scenario.enabled_now" if enabled else "scenario.disabled_now"
-    notice = t(key, version=stored.version) + _schedule_warning(console, shop_id, stored, t)
+    notice = " ".join(filter(None, [t(key, version=stored.version), synced]))
     return see_other(console.url(f"/shops/{shop_id}", notice=notice))
 
 
@@ -119,6 +130,7 @@ def save(signed: Signed, shop_id: str, current_: Any, text: str | None, data: An
     """Validate like `kaeri scenarios push`, then store a new version (running journeys keep theirs)."""
     from kaeri.delivery.template_store import TemplateStore, missing_templates
     from kaeri.scenarios.source import Problem, ScenarioError, load_text, parse_scenario, to_yaml
+    from kaeri.scenarios.store import StoredScenario
 
     console = current()
     t = translator(signed.marketer.language)
@@ -154,14 +166,21 @@ def save(signed: Signed, shop_id: str, current_: Any, text: str | None, data: An
         return see_other(
             console.url(f"/shops/{shop_id}/scenarios/{current_.id}", notice=t("scenario.unchanged"))
         )
-    saved = scenario_store().push(shop_id, scenario)
-    warning = _schedule_warning(console, shop_id, saved, t) if saved.enabled else ""
-    return see_other(
-        console.url(
-            f"/shops/{shop_id}/scenarios/{current_.id}",
-            notice=t("scenario.saved", version=saved.version) + warning,
+    # The schedule first (for the version about to be stored): when Scheduler refuses, nothing is saved.
+    latest = max(scenario_store().versions(shop_id, current_.id), default=current_.version)
+    synced = _sync_schedule(shop_id, StoredScenario(scenario, latest + 1, current_.enabled))
+    if isinstance(synced, ScheduleFailed):
+        return scenario_page(
+            signed,
+            shop_id,
+            current_,
+            status=503,
+            yaml_text=text if text is not None else to_yaml(scenario, concise=True),
+            alert=synced.message(t),
         )
-    )
+    saved = scenario_store().push(shop_id, scenario)
+    notice = " ".join(filter(None, [t("scenario.saved", version=saved.version), synced]))
+    return see_other(console.url(f"/shops/{shop_id}/scenarios/{current_.id}", notice=notice))
 
 
 @router.post("/console/shops/<shop_id>/scenarios/<scenario_id>/yaml")
@@ -179,19 +198,36 @@ def save_form(shop_id: str, scenario_id: str) -> Response[str]:
     return save(signed, shop_id, stored, None, FormEdit(fields).apply(stored.scenario))
 
 
-def _schedule_warning(console: Console, shop_id: str, stored: Any, t: Callable[..., str]) -> str:
-    """Sync a scheduled scenario's EventBridge schedule; the console's role may not manage schedules
-    (they are created with operator credentials), in which case the marketer is told what to run."""
-    if stored.scenario.trigger.kind == "event":
-        return ""
+@dataclass(frozen=True)
+class ScheduleFailed:
+    """Scheduler refused or could not be reached; the scenario was not changed."""
+
+    scenario_id: str
+    error: str
+
+    def message(self, t: Callable[..., str]) -> str:
+        return t("scenario.schedule_failed", scenario=self.scenario_id, error=self.error)
+
+
+def _sync_schedule(shop_id: str, stored: StoredScenario) -> str | ScheduleFailed:
+    """Create, update or delete a scenario's EventBridge schedule as `kaeri scenarios enable` does (the
+    same kaeri.journeys.schedule.sync_schedule); what the marketer is told, or why it failed."""
     from kaeri.aws import BotoCoreError, ClientError
     from kaeri.journeys.schedule import sync_schedule
 
+    t = translator(signed_in().marketer.language)
     try:
-        sync_schedule(console.clients, shop_id, stored)
-    except (ClientError, BotoCoreError):
-        return " " + t("scenario.schedule_not_synced", scenario=stored.id)
-    return ""
+        name = sync_schedule(current().clients, shop_id, stored)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        return ScheduleFailed(stored.id, f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip())
+    except BotoCoreError as exc:
+        return ScheduleFailed(stored.id, str(exc))
+    if name is None:
+        return ""
+    trigger = stored.scenario.trigger
+    state = t("schedule.enabled") if stored.enabled else t("schedule.disabled")
+    return t("scenario.schedule_synced", cron=trigger.cron(), timezone=trigger.timezone or "UTC", state=state)
 
 
 def _template_problem(problem: str, text: str | None, scenario: Any) -> Any:

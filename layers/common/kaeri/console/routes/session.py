@@ -6,28 +6,26 @@ import mimetypes
 from importlib import resources
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from kaeri.console.auth import SESSION_COOKIE
+from kaeri.console.auth import CHALLENGES, REFRESH_COOKIE, Challenge, Tokens
 from kaeri.console.i18n import translator
-from kaeri.console.web import NotFound, current, form, new_router, page, see_other, signed_in
+from kaeri.console.web import (
+    NotFound,
+    cookie_value,
+    current,
+    event,
+    form,
+    new_router,
+    page,
+    refresh_cookie,
+    see_other,
+    session_cookie,
+    signed_in,
+)
 
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 router = new_router()
-
-
-def _session_cookie(value: str, *, max_age: int | None = None) -> Cookie:
-    console = current()
-    return Cookie(
-        SESSION_COOKIE,
-        value,
-        path="/console" if not console.prefix else f"{console.prefix}/console",
-        secure=console.secure_cookie,
-        http_only=True,
-        same_site=SameSite.LAX_MODE,
-        max_age=max_age,
-    )
 
 
 @router.get("/console")
@@ -53,15 +51,57 @@ def login() -> Response[str]:
     if not username or not password:
         return page("login", None, 400, error=t("login.missing"), username=username)
     try:
-        value: str = console.auth.sign_in(username, password)
+        result = console.auth.authenticate(username, password)
     except console.sign_in_failed:
         return page("login", None, 401, error=t("login.failed"), username=username)
-    return see_other(console.url(""), [_session_cookie(value)])
+    return _signed_in_or_challenge(result)
+
+
+@router.post("/console/login/challenge")
+def challenge() -> Response[str]:
+    """The new-password or authenticator-code step Cognito asked for (RespondToAuthChallenge)."""
+    console = current()
+    fields = form()
+    name = fields.get("challenge", "")
+    username, session = fields.get("username", ""), fields.get("session", "")
+    # Cognito's challenge session is 20 to 2048 characters; anything else is no sign-in in progress.
+    if name not in CHALLENGES or not username or not 20 <= len(session) <= 2048:
+        return page("login", None, 400, error=translator("ja")("login.expired"), username=username)
+    pending = Challenge(name, username, session)
+    if name == "NEW_PASSWORD_REQUIRED":
+        response = fields.get("new_password", "")
+        if response != fields.get("confirm_password", ""):
+            return _challenge_page(pending, 400, translator("ja")("challenge.mismatch"))
+    else:
+        response = fields.get("code", "").strip()
+    try:
+        result = console.auth.answer(pending, response)
+    except console.sign_in_failed as exc:
+        return _challenge_page(pending, 401, str(exc))
+    return _signed_in_or_challenge(result)
+
+
+def _challenge_page(pending: Challenge, status: int = 200, error: str | None = None) -> Response[str]:
+    return page("challenge", None, status, challenge=pending, error=error)
+
+
+def _signed_in_or_challenge(result: Tokens | Challenge) -> Response[str]:
+    console = current()
+    if isinstance(result, Challenge):
+        return _challenge_page(result)
+    cookies = [session_cookie(console, result.id_token)]
+    if result.refresh_token:
+        cookies.append(refresh_cookie(console, result.refresh_token))
+    return see_other(console.url(""), cookies)
 
 
 @router.post("/console/logout")
 def logout() -> Response[str]:
-    return see_other(current().url("/login"), [_session_cookie("", max_age=0)])
+    """Clear both cookies and revoke the refresh token at Cognito (GlobalSignOut)."""
+    console = current()
+    console.auth.sign_out(cookie_value(event(), REFRESH_COOKIE))
+    cleared = [session_cookie(console, "", max_age=0), refresh_cookie(console, "", max_age=0)]
+    return see_other(console.url("/login"), cleared)
 
 
 @router.get("/console/static/<name>")
