@@ -69,7 +69,12 @@ class Marketer:
 
 
 class SignInFailed(Exception):
-    """Sign-in refused; the message is safe to show on the sign-in page (it names no account)."""
+    """Sign-in refused; the message is safe to show on the sign-in page (it names no account). `key`
+    names the console catalog's text for it (kaeri.console.i18n), so pages show it in their language."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class ChallengeRequired(SignInFailed):
@@ -243,7 +248,7 @@ class ConsoleAuth:
     def answer(self, challenge: Challenge, response: str) -> Tokens | Challenge:
         """Answer a challenge (the new password, or the authenticator code) with RespondToAuthChallenge."""
         if not response:
-            raise SignInFailed(_CHALLENGES[challenge.name])
+            raise SignInFailed(_CHALLENGES[challenge.name], key=f"challenge.needed.{challenge.name}")
         key = "NEW_PASSWORD" if challenge.name == "NEW_PASSWORD_REQUIRED" else "SOFTWARE_TOKEN_MFA_CODE"
         try:
             answer = self._cognito.respond_to_auth_challenge(
@@ -255,7 +260,7 @@ class ConsoleAuth:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _ANSWER_REFUSALS:
-                raise SignInFailed(_ANSWER_REFUSALS[code]) from None
+                raise SignInFailed(_ANSWER_REFUSALS[code], key=f"challenge.refused.{code}") from None
             raise
         return self._result(answer, challenge.username)
 

@@ -47,6 +47,35 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ja": "2つのパスワードが一致しません。",
         "en": "The two passwords are not the same.",
     },
+    "challenge.needed.NEW_PASSWORD_REQUIRED": {
+        "ja": "仮パスワードのままです。新しいパスワードを設定してください。",
+        "en": "This account still has its temporary password: choose a new one.",
+    },
+    "challenge.needed.SOFTWARE_TOKEN_MFA": {
+        "ja": "認証アプリの確認コードを入力してください。",
+        "en": "Enter the code of your authenticator app.",
+    },
+    "challenge.refused.CodeMismatchException": {
+        "ja": "確認コードが正しくありません。認証アプリに表示中のコードを入力してください。",
+        "en": "The code is not right: enter the current code of your authenticator app.",
+    },
+    "challenge.refused.ExpiredCodeException": {
+        "ja": "確認コードの有効期限が切れました。表示中のコードを入力してください。",
+        "en": "The code has expired: enter the current one.",
+    },
+    "challenge.refused.InvalidPasswordException": {
+        "ja": "新しいパスワードが条件を満たしていません（12文字以上、大文字・小文字・数字・記号を含む）。",
+        "en": "The new password does not meet the rules: 12 characters or more, with upper and lower case, "
+        "digits and symbols.",
+    },
+    "challenge.refused.NotAuthorizedException": {
+        "ja": "このログインは期限切れです。もう一度ログインしてください。",
+        "en": "This sign-in has expired: sign in again.",
+    },
+    "challenge.refused.ResourceNotFoundException": {
+        "ja": "このログインは期限切れです。もう一度ログインしてください。",
+        "en": "This sign-in has expired: sign in again.",
+    },
     "challenge.mfa_title": {"ja": "確認コード", "en": "Authenticator code"},
     "challenge.mfa_help": {
         "ja": "認証アプリに表示されている6桁のコードを入力してください。",
@@ -106,7 +135,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "action.edit": {"ja": "編集", "en": "Edit"},
     "source.pushed": {"ja": "登録済み", "en": "Pushed"},
     "source.default": {"ja": "標準", "en": "Built-in"},
-    "scenario.timeline": {"ja": "流れ", "en": "Journey"},
+    "scenario.timeline": {"ja": "流れ", "en": "Steps"},
     "scenario.trigger": {"ja": "きっかけ", "en": "Trigger"},
     "scenario.audience": {"ja": "対象", "en": "Audience"},
     "scenario.everyone": {"ja": "全員", "en": "Everyone"},

@@ -42,7 +42,7 @@ def condition_text(condition: Any) -> str:
 
 
 def timeline(scenario: Scenario, t: Any) -> list[TimelineItem]:
-    """The journey in step order: trigger and audience, each step, then exits, re-entry and holdout."""
+    """The scenario in step order: trigger and audience, each step, then exits, re-entry and holdout."""
     items = [
         TimelineItem("trigger", None, t("scenario.trigger"), [trigger_text(scenario)]),
         TimelineItem(

@@ -77,7 +77,8 @@ def challenge() -> Response[str]:
     try:
         result = console.auth.answer(pending, response)
     except console.sign_in_failed as exc:
-        return _challenge_page(pending, 401, str(exc))
+        t = translator("ja")
+        return _challenge_page(pending, 401, t(exc.key) if exc.key else str(exc))
     return _signed_in_or_challenge(result)
 
 
