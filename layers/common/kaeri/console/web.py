@@ -26,7 +26,7 @@ from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kaeri import clock
-from kaeri.console.auth import REFRESH_COOKIE, REFRESH_TOKEN_HOURS, SESSION_COOKIE, Marketer
+from kaeri.console.auth import REFRESH_COOKIE, REFRESH_TOKEN_HOURS, SESSION_COOKIE, Marketer, SignInFailed
 from kaeri.console.i18n import translator
 
 HTML = "text/html; charset=utf-8"
@@ -92,7 +92,7 @@ class Console:
         *,
         secure_cookie: bool = True,
         prefix: str = "",
-        sign_in_failed: type[Exception] | None = None,
+        sign_in_failed: type[SignInFailed] = SignInFailed,
     ) -> None:
         self.clients = clients
         self.auth = auth
@@ -101,12 +101,8 @@ class Console:
         self.prefix = prefix.rstrip("/")
 
     @property
-    def sign_in_failed(self) -> type[Exception]:
-        """What auth.sign_in raises for a wrong username or password (kaeri.console.auth.SignInFailed)."""
-        if self._sign_in_failed is None:
-            from kaeri.console.auth import SignInFailed
-
-            self._sign_in_failed = SignInFailed
+    def sign_in_failed(self) -> type[SignInFailed]:
+        """What auth.sign_in raises for a refused sign-in (kaeri.console.auth.SignInFailed)."""
         return self._sign_in_failed
 
     def path_prefix(self) -> str:
