@@ -53,8 +53,9 @@ def main(argv: list[str]) -> int:
         section.setdefault("bench_seconds", round(time.perf_counter() - started, 2))
         for key, value in section.items():
             results[f"{name}.{key}" if "." not in key else key] = value
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        # Written after each section, so a later section's failure keeps what was measured.
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     table = Table("metric", "value")
     for key in sorted(results):
         table.add_row(key, str(results[key]))

@@ -13,6 +13,8 @@ for name, value in (
     ("AWS_SECRET_ACCESS_KEY", "bench"),
     ("AWS_DEFAULT_REGION", "ap-northeast-1"),
     ("POWERTOOLS_SERVICE_NAME", "kaeri"),
+    # The benches run the functions' code as on AWS (moto in-process), where the API's URL is required.
+    ("KAERI_API_URL", "https://bench.invalid"),
 ):
     os.environ.setdefault(name, value)
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -190,6 +190,7 @@ def run() -> dict[str, float | int | str]:
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-1")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Kaeri")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "kaeri")
+    os.environ.setdefault("KAERI_API_URL", "https://bench.invalid")  # required as on AWS (moto in-process)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # no EMF lines on stdout
     import warnings
