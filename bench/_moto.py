@@ -55,7 +55,7 @@ def setup_clients() -> tuple[Any, ReadCounter]:
     from kaeri.tables import TABLES
     from kaeri_ops.definitions.state_machine import build_definition
 
-    clients = AwsClients(Settings())
+    clients = AwsClients(Settings.from_env())
     for table in TABLES:
         clients.dynamodb.create_table(**table.create_table_kwargs())
     arn = clients.stepfunctions.create_state_machine(

@@ -209,7 +209,7 @@ def run() -> dict[str, float | int | str]:
     ]
     results: dict[str, float | int | str] = {"events": len(items)}
     with mock_aws():
-        clients = AwsClients(Settings())
+        clients = AwsClients(Settings.from_env())
         for table in TABLES:
             clients.dynamodb.create_table(**table.create_table_kwargs())
         shops.clear_cache()
