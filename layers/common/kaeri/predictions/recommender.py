@@ -78,6 +78,12 @@ class RecommenderConfig:
     ranker_tree_rows: int = (
         150_000  # candidate rows (at most; all positives, negatives sampled) the trees see
     )
+    # A second item-kNN stacked into the learned ranker as features (0 = off): BM25 on the customers'
+    # purchase counts (k1 `knn_k1`, b `knn_b`), item-item dot products with each item's own, top
+    # `knn_neighbours` per item; a candidate's score is its customer's counts × that matrix.
+    knn_neighbours: int = 0
+    knn_k1: float = 2.0
+    knn_b: float = 0.5
 
     def kind_weights(self) -> Array:
         return np.array(
@@ -100,6 +106,8 @@ class RecommenderConfig:
             raise ValueError(f"ranker must be one of {RANKERS}, not {self.ranker!r}")
         if self.label_window_days <= 0 or self.candidates < 1 or self.ranker_max_users < 1:
             raise ValueError("label_window_days, candidates and ranker_max_users must be positive")
+        if self.knn_neighbours < 0 or self.knn_k1 <= 0 or not 0 <= self.knn_b <= 1:
+            raise ValueError("knn_neighbours must be >= 0, knn_k1 positive and knn_b within [0, 1]")
         if (
             self.ranker_trees < 0
             or self.ranker_depth < 1
@@ -451,9 +459,17 @@ def _reweight(
 
 
 def item_neighbours(
-    user: IntArray, item: IntArray, value: Array, n_users: int, n_items: int, k: int, block_cells: int
+    user: IntArray,
+    item: IntArray,
+    value: Array,
+    n_users: int,
+    n_items: int,
+    k: int,
+    block_cells: int,
+    cosine: bool = True,
 ) -> tuple[IntArray, IntArray, NDArray[np.float32]]:
     """Top-k cosine neighbours of every item as CSR (ptr, neighbour, similarity); no m × m anywhere.
+    With `cosine` False: raw dot products, each item its own neighbour too (the stacked item-kNN).
 
     Items are taken in blocks: a block's (item, customer) entries are expanded into every other item
     of that customer, dot products summed into a (block rows × items) scratch, cosine-normalised,
@@ -469,11 +485,13 @@ def item_neighbours(
     item_ptr = np.zeros(n_items + 1, dtype=np.int64)
     item_ptr[1:] = np.cumsum(np.bincount(item, minlength=n_items))
     norm = np.sqrt(np.bincount(item, weights=value * value, minlength=n_items))
+    if not cosine:
+        norm = np.ones(n_items)
     per_user = np.diff(user_ptr)
     cost = np.bincount(item, weights=per_user[user], minlength=n_items)  # expanded pairs per item row
     cum = np.concatenate([[0.0], np.cumsum(cost)])
     max_rows = max(1, block_cells // max(n_items, 1))
-    k = max(1, min(k, n_items - 1)) if n_items > 1 else 1
+    k = max(1, min(k, n_items - (1 if cosine else 0))) if n_items > 1 else 1
     out_idx: list[IntArray] = []
     out_sim: list[NDArray[np.float32]] = []
     counts = np.zeros(n_items, dtype=np.int64)
@@ -490,7 +508,8 @@ def item_neighbours(
         sims = dots.astype(np.float64, copy=False).reshape(rows, n_items)
         denom = norm[a:b, None] * norm[None, :]
         np.divide(sims, denom, out=sims, where=denom > 0)
-        sims[np.arange(rows), np.arange(a, b)] = 0.0
+        if cosine:
+            sims[np.arange(rows), np.arange(a, b)] = 0.0
         best, best_sim = _top_sorted(sims, min(k, n_items))
         keep = best_sim > 0
         counts[a:b] = keep.sum(axis=1)
@@ -521,7 +540,16 @@ FEATURES = (
     "log1p(customer_items)",
     "log1p(customer_last_age)",
 )
+KNN_FEATURES = (
+    "log1p(knn)",  # the stacked BM25 item-kNN's score (`knn_neighbours` > 0)
+    "similar*not_own",  # the similarity score of items the customer has not interacted with
+)
 AGE_CAP = 400.0  # days: "never" for the age features
+
+
+def feature_names(config: RecommenderConfig) -> tuple[str, ...]:
+    """The learned ranker's features under `config`."""
+    return FEATURES + (KNN_FEATURES if config.knn_neighbours > 0 else ())
 
 
 @dataclass(frozen=True)
@@ -534,6 +562,7 @@ class Ranker:
     trained_rows: int = 0
     trained_positives: int = 0
     trees: Trees | None = None  # boosted on top of the linear score (`ranker_trees` > 0)
+    names: tuple[str, ...] = FEATURES  # `feature_names(config)` of the config it was learned under
 
     def linear(self, x: NDArray[np.floating]) -> Array:
         products = np.einsum("ij,j->i", (x - self.mean) / self.scale, self.coef[1:])
@@ -545,7 +574,7 @@ class Ranker:
 
     def weights(self) -> dict[str, float]:
         return {"intercept": float(self.coef[0])} | dict(
-            zip(FEATURES, (float(c) for c in self.coef[1:]), strict=True)
+            zip(self.names, (float(c) for c in self.coef[1:]), strict=True)
         )
 
 
@@ -577,6 +606,10 @@ class ItemItemModel:
     together: dict[int, list[tuple[int, float]]]
     user_last_age: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     recent_buyers: Array = field(default_factory=lambda: np.zeros((3, 0)))  # 7 / 30 / 90 days × items
+    # The stacked item-kNN (`knn_neighbours` > 0): CSR over items of BM25 dot products, self included.
+    knn_ptr: IntArray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    knn_item: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    knn_sim: NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     ranker: Ranker | None = None  # None: the fixed blend (`recommend_rows`)
 
     @property
@@ -609,6 +642,8 @@ class ItemItemModel:
         the candidates and fill of every customer) stays within `block_cells`."""
         hist_ptr = self.user_ptr
         nb_count = np.diff(self.neighbour_ptr)
+        if self.knn_sim.size:
+            nb_count = nb_count + np.diff(self.knn_ptr)
         per_entry = np.concatenate([[0], np.cumsum(nb_count[self.user_item])])
         cost = per_entry[hist_ptr[user_rows + 1]] - per_entry[hist_ptr[user_rows]]
         cost = cost + np.diff(hist_ptr)[user_rows] + 2 * self.config.candidates + 64
@@ -634,6 +669,17 @@ class ItemItemModel:
         np.maximum.at(peak, row, sim)
         sim = np.where(peak[row] > 0, sim / np.where(peak[row] > 0, peak[row], 1.0), 0.0)
         return local_user, entry, keys, sim
+
+    def _knn(self, user_rows: IntArray, keys: IntArray) -> Array:
+        """The stacked item-kNN's score at `keys` (row × items + item): purchase counts × its CSR."""
+        n_items = len(self.items)
+        local_user, entry = _expand(self.user_ptr, user_rows)
+        counts = self.user_bought[entry].astype(np.float64)
+        owner, pos = _expand(self.knn_ptr, self.user_item[entry])
+        flat = local_user[owner] * n_items + self.knn_item[pos]
+        knn_keys, score = _sum_by_key(flat, counts[owner] * self.knn_sim[pos], self.config.block_cells)
+        found, at = _member(knn_keys, keys)
+        return np.where(found, score[at] if score.size else 0.0, 0.0)
 
     def candidates(self, user_rows: IntArray) -> Candidates:
         """Each customer's own items, their `candidates` most similar and the recent best sellers,
@@ -665,6 +711,9 @@ class ItemItemModel:
         x = _features(
             self, lu, item, own, bought, last_age, weight, similar, max_bought, per_user_items, user_last
         )
+        if self.config.knn_neighbours > 0:
+            stacked = [np.log1p(self._knn(user_rows, keys)), similar * ~own]
+            x = np.column_stack([x, *stacked]).astype(np.float32)
         return Candidates(lu, item, x, similar)
 
     def _rank(
@@ -834,6 +883,7 @@ def fit_pairs(
 
     user_ptr = np.zeros(n_users + 1, dtype=np.int64)
     user_ptr[1:] = np.cumsum(np.bincount(pu, minlength=n_users))
+    knn = _knn_neighbours(pu, pi, bought, n_users, n_items, config)
     return ItemItemModel(
         config=config,
         items=list(pairs.items),
@@ -852,6 +902,25 @@ def fit_pairs(
         user_last_age=last_age.astype(np.float32),
         recent_buyers=recent_buyers,
         ranker=ranker,
+        knn_ptr=knn[0],
+        knn_item=knn[1],
+        knn_sim=knn[2],
+    )
+
+
+def _knn_neighbours(
+    user: IntArray, item: IntArray, bought: IntArray, n_users: int, n_items: int, config: RecommenderConfig
+) -> tuple[IntArray, IntArray, NDArray[np.float32]]:
+    """The stacked item-kNN: BM25-weighted purchase counts, dot products (self kept), top-k per item."""
+    if config.knn_neighbours == 0:
+        return np.zeros(n_items + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, np.float32)
+    sel = bought > 0
+    u, i = user[sel], item[sel]
+    knn_config = replace(config, weighting="bm25", bm25_k1=config.knn_k1, bm25_b=config.knn_b)
+    value = _reweight(u, i, bought[sel].astype(np.float64), n_users, n_items, knn_config)
+    nz = value > 0
+    return item_neighbours(
+        u[nz], i[nz], value[nz], n_users, n_items, config.knn_neighbours, config.block_cells, cosine=False
     )
 
 
@@ -906,7 +975,7 @@ def learn_ranker(before: Pairs, labels: IntArray, config: RecommenderConfig) -> 
         return None
     x = np.concatenate(xs).astype(np.float64)
     y = np.concatenate(ys).astype(np.float64)
-    if y.sum() < len(FEATURES) or y.sum() == y.size:
+    if y.sum() < x.shape[1] or y.sum() == y.size:
         return None
     owner = np.concatenate(owners)
     _, owner = np.unique(owner, return_inverse=True)
@@ -915,7 +984,14 @@ def learn_ranker(before: Pairs, labels: IntArray, config: RecommenderConfig) -> 
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     coef = _logistic((x - mean) / scale, y, sample_weight, config.ranker_l2)
-    linear = Ranker(mean, scale, coef, trained_rows=int(y.size), trained_positives=int(y.sum()))
+    linear = Ranker(
+        mean,
+        scale,
+        coef,
+        trained_rows=int(y.size),
+        trained_positives=int(y.sum()),
+        names=feature_names(config),
+    )
     if config.ranker_trees == 0:
         return linear
     # The trees see every positive and an even sample of the negatives (re-weighted to their share).
