@@ -276,3 +276,13 @@ def test_objects_are_deleted_even_when_the_reader_stops_early(archive):
     next(rows)
     rows.close()
     assert _leftovers(archive[0]) == 0
+
+
+def test_duckdb_columns_hold_each_distinct_id_once(archive):
+    """The nightly's aggregate has millions of rows of few ids: equal strings must be one object."""
+    _, _, duck = _engines(archive)
+    ids = duck.query_columns("interactions", params())["customer_id"]
+    assert len(ids) > len(set(ids))
+    first = {}
+    for value in ids:
+        assert first.setdefault(value, value) is value

@@ -191,12 +191,17 @@ class DuckDbEngine:
 
     def query_columns(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         """The result as numpy columns (see `columns_of`), read through Arrow (local: pyarrow is here)."""
+        import pyarrow.types as pa_types
+
         table = self.query_arrow(name, params)
         out: dict[str, Any] = {}
         for column in table.column_names:
             values = table.column(column)
             if queries.RESULT_TYPES.get(column) == "timestamp":
                 out[column] = values.cast("timestamp[ms]").to_numpy().astype("datetime64[ms]")
+            elif pa_types.is_string(values.type) or pa_types.is_large_string(values.type):
+                # Each distinct id once: the cells point at one str each (8 bytes a cell, not ~55).
+                out[column] = _shared_strings(values)
             else:
                 out[column] = values.to_numpy(zero_copy_only=False)
         return out
@@ -304,6 +309,22 @@ class AthenaEngine:
                 reason = execution["Status"].get("StateChangeReason", state)
                 raise RuntimeError(f"Athena query {name} {state.lower()}: {reason}")
             self.sleep(self.poll_seconds)
+
+
+def _shared_strings(values: Any) -> Any:
+    """An Arrow string column as a numpy object array whose equal strings are one object."""
+    import numpy as np
+
+    encoded = values.dictionary_encode().unify_dictionaries()  # one dictionary for every chunk
+    if not encoded.num_chunks:
+        return np.array([], dtype=object)
+    words = encoded.chunk(0).dictionary.to_numpy(zero_copy_only=False)
+    words = np.concatenate([words, np.array([None], dtype=object)])  # the last word stands for null
+    parts = []
+    for chunk in encoded.chunks:
+        codes = chunk.indices.fill_null(words.size - 1).to_numpy(zero_copy_only=False)
+        parts.append(words[codes.astype(np.int64)])
+    return np.concatenate(parts) if parts else np.array([], dtype=object)
 
 
 def columns_of(rows: Iterable[dict[str, Any]], batch_rows: int = 50_000) -> dict[str, Any]:
