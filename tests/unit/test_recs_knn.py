@@ -9,21 +9,11 @@ import pytest
 
 from kaeri.predictions import recommender
 from kaeri.predictions.recommender import FEATURES, KNN_FEATURES, Interactions, RecommenderConfig
+from tests.unit.test_recs_sparse_scoring import _shop as sparse_shop
 
 
-def _shop(seed: int, users: int = 70, items: int = 40, lines: int = 800) -> Interactions:
-    rng = np.random.default_rng(seed)
-    popularity = 1.0 / np.arange(1, items + 1)
-    picked = rng.choice(items, size=lines, p=popularity / popularity.sum())
-    who = rng.integers(users, size=lines)
-    ages = rng.uniform(0.0, 200.0, size=lines).round(1)
-    return Interactions.build(
-        [f"u{u:03d}" for u in who],
-        [f"i{j:03d}" for j in picked],
-        ["purchase"] * lines,
-        ages.tolist(),
-        [f"o{u}-{int(a // 7)}" for u, a in zip(who, ages, strict=True)],
-    )
+def _shop(seed: int) -> Interactions:
+    return sparse_shop(seed, users=70, items=40, lines=800)
 
 
 def _counts(model: recommender.ItemItemModel) -> np.ndarray:

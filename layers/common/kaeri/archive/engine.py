@@ -343,9 +343,9 @@ def columns_of(rows: Iterable[dict[str, Any]], batch_rows: int = 50_000) -> dict
             kind = queries.RESULT_TYPES.get(column)
             values = pending[column]
             if kind == "timestamp":
-                millis = [None if v is None else int(v.timestamp() * 1000) for v in values]
-                array = np.array([m if m is not None else np.iinfo(np.int64).min for m in millis], np.int64)
-                batches[column].append(array.astype("datetime64[ms]"))
+                nat = np.iinfo(np.int64).min  # datetime64's NaT
+                millis = [nat if v is None else int(v.timestamp() * 1000) for v in values]
+                batches[column].append(np.array(millis, np.int64).astype("datetime64[ms]"))
             elif kind == "double":
                 batches[column].append(np.array([np.nan if v is None else v for v in values], np.float64))
             else:

@@ -170,30 +170,30 @@ def cookie_path(console: Console) -> str:
     return f"{console.path_prefix()}/console"
 
 
-def session_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
-    """The ID token's cookie: HttpOnly, SameSite=Lax (links from mail open signed-in pages)."""
+def _console_cookie(
+    console: Console, name: str, value: str, same_site: SameSite, max_age: int | None
+) -> Cookie:
+    """HttpOnly, scoped to the console's path, Secure when the console is served over HTTPS."""
     return Cookie(
-        SESSION_COOKIE,
+        name,
         value,
         path=cookie_path(console),
         secure=console.secure_cookie,
         http_only=True,
-        same_site=SameSite.LAX_MODE,
+        same_site=same_site,
         max_age=max_age,
     )
 
 
+def session_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
+    """The ID token's cookie: SameSite=Lax (links from mail open signed-in pages)."""
+    return _console_cookie(console, SESSION_COOKIE, value, SameSite.LAX_MODE, max_age)
+
+
 def refresh_cookie(console: Console, value: str, *, max_age: int | None = None) -> Cookie:
-    """The refresh token's own cookie: HttpOnly, SameSite=Strict, only ever sent to the console."""
-    return Cookie(
-        REFRESH_COOKIE,
-        value,
-        path=cookie_path(console),
-        secure=console.secure_cookie,
-        http_only=True,
-        same_site=SameSite.STRICT_MODE,
-        max_age=REFRESH_TOKEN_HOURS * 3600 if max_age is None else max_age,
-    )
+    """The refresh token's own cookie: SameSite=Strict, only ever sent to the console."""
+    lifetime = REFRESH_TOKEN_HOURS * 3600 if max_age is None else max_age
+    return _console_cookie(console, REFRESH_COOKIE, value, SameSite.STRICT_MODE, lifetime)
 
 
 def current() -> Console:
