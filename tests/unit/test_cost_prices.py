@@ -84,3 +84,11 @@ def test_the_bill_is_set_beside_the_smallest_published_saas_tier_that_holds_the_
     assert prices.saas_at(20_000)[0].contacts == 50_000  # the next tier up, not the 10,000 one
     assert prices.saas_at(1_000_000) == []  # no published tier that large: no figure invented
     assert all(str(t.source).startswith("https://") and t.read_on for t in prices.saas)
+
+
+def test_a_confirmed_price_says_where_its_regional_figure_was_read():
+    # confirmed means the Tokyo figure was read somewhere; the note is the only record of where
+    prices = load_prices()
+    for key, price in prices.prices.items():
+        if price.confirmed:
+            assert price.note.strip(), f"{key} is confirmed without naming where it was read"
