@@ -71,14 +71,14 @@ def test_each_item_keeps_its_k_largest_dot_products_and_is_its_own_neighbour():
         assert i in wide.knn_item[wide.knn_ptr[i] : wide.knn_ptr[i + 1]].tolist()  # its own neighbour
 
 
-def test_the_ranker_learns_and_names_the_stacked_features_and_off_they_are_absent():
+def test_the_ranker_learns_and_names_the_stacked_features_by_default_and_off_they_are_absent():
     data = _shop(23)
-    on = recommender.fit(data, RecommenderConfig(knn_neighbours=50))
-    assert on.ranker is not None
+    on = recommender.fit(data, RecommenderConfig())  # on by default (20 neighbours, the search's winner)
+    assert on.knn_sim.size > 0 and on.ranker is not None
     assert list(on.ranker.weights()) == ["intercept", *FEATURES, *KNN_FEATURES]
     top, scores, _ = on.recommend_all(10)
     assert np.all(np.isfinite(scores)) and all(len(set(row)) == 10 for row in top.tolist())
-    off = recommender.fit(data, RecommenderConfig())
+    off = recommender.fit(data, RecommenderConfig(knn_neighbours=0))
     assert off.knn_sim.size == 0 and off.ranker is not None
     assert list(off.ranker.weights()) == ["intercept", *FEATURES]
     assert off.candidates(np.arange(len(off.users))).features.shape[1] == len(FEATURES)

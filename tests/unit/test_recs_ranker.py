@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from kaeri.predictions import recommender
-from kaeri.predictions.recommender import FEATURES, InteractionAggregate, Interactions, RecommenderConfig
+from kaeri.predictions.recommender import (
+    InteractionAggregate,
+    Interactions,
+    RecommenderConfig,
+    feature_names,
+)
 
 Row = tuple[str, str, float, str]  # customer, item, age in days, order id
 
@@ -139,7 +144,7 @@ def test_too_little_in_the_window_falls_back_to_the_fixed_blend():
 def test_ranker_weights_name_every_feature_and_bad_settings_are_refused():
     model = _fit(_shop(rebuy=True))
     assert model.ranker is not None
-    assert list(model.ranker.weights()) == ["intercept", *FEATURES]
+    assert list(model.ranker.weights()) == ["intercept", *feature_names(RecommenderConfig())]
     with pytest.raises(ValueError, match="ranker"):
         RecommenderConfig(ranker="magic")
     with pytest.raises(ValueError, match="label_window_days"):

@@ -66,7 +66,7 @@ class RecommenderConfig:
     max_user_items: int = 400  # a customer's heaviest items entering the similarity (bounds pair work)
     block_cells: int = 2_000_000  # scratch per block: expanded pairs and rows × items cells
     popularity_weight: float = 1e-3  # popularity's share of the score (breaks ties, fills short lists)
-    similarity_half_life_days: float = 120.0  # decay of the interactions the item similarity is built from
+    similarity_half_life_days: float = 60.0  # decay of the interactions the item similarity is built from
     ranker: str = "learned"  # "learned": a ranker fitted on the last label window; "fixed": the blend above
     label_window_days: float = 30.0  # the learned ranker's labels: purchases in the last this many days
     candidates: int = 100  # per customer, besides their own items: best similar and best recent sellers
@@ -81,7 +81,7 @@ class RecommenderConfig:
     # A second item-kNN stacked into the learned ranker as features (0 = off): BM25 on the customers'
     # purchase counts (k1 `knn_k1`, b `knn_b`), item-item dot products with each item's own, top
     # `knn_neighbours` per item; a candidate's score is its customer's counts × that matrix.
-    knn_neighbours: int = 0
+    knn_neighbours: int = 20
     knn_k1: float = 2.0
     knn_b: float = 0.5
 
