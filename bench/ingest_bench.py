@@ -1,7 +1,9 @@
 """Ingest benchmark: 10,000 events of a realistic shop mix through the track handler and the stream consumer.
 
-Runs in-process against moto. DynamoDB write requests are counted with botocore event hooks
-(PutItem/UpdateItem/DeleteItem = 1, BatchWriteItem/TransactWriteItems = one per item).
+Runs in-process against moto. The handlers get the bench's clients through their one seam
+(``module.wired.use(clients)``, kaeri.wiring), and every AWS request they send is counted by operation
+with botocore event hooks (bench._moto.RequestCounter). DynamoDB write requests: PutItem/UpdateItem/
+DeleteItem = 1, BatchWriteItem/TransactWriteItems = one per item.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -106,26 +110,6 @@ def generate(n: int = EVENTS, seed: int = 7) -> list[dict[str, Any]]:
     return items
 
 
-class WriteCounter:
-    WRITES = {"PutItem": 1, "UpdateItem": 1, "DeleteItem": 1}
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        name = model.name
-        if name in self.WRITES:
-            self.count += 1
-        elif name == "BatchWriteItem":
-            self.count += sum(len(v) for v in params.get("RequestItems", {}).values())
-        elif name == "TransactWriteItems":
-            self.count += len(params.get("TransactItems", []))
-
-    def attach(self, clients: Any) -> None:
-        for client in (clients.dynamodb, clients.dynamodb_resource.meta.client):
-            client.meta.events.register("before-call.dynamodb", self)
-
-
 def _api_event(body: dict[str, Any]) -> dict[str, Any]:
     auth = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
     headers = {"Authorization": auth, "Content-Type": "application/json"}
@@ -147,19 +131,30 @@ def _api_event(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cold_import_ms(runs: int = 5) -> float:
+def cold_import_ms(runs: int = 7, *, on_lambda: bool = False) -> float:
+    """Median time to import the track handler in a fresh interpreter.
+
+    on_lambda: with the variables the Lambda runtime sets (LAMBDA_TASK_ROOT, the function name), so
+    tracing is on as deployed (kaeri.tracing: the X-Ray recorder, botocore patched); without them
+    tracing is off, as in the tests and the local stack.
+    """
     code = "import time; t = time.perf_counter(); import track_api; print((time.perf_counter() - t) * 1000)"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/common", "functions/track")),
     }
     env.setdefault("AWS_REGION", "ap-northeast-1")
+    for name in ("LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME", "POWERTOOLS_TRACE_DISABLED"):
+        env.pop(name, None)
     samples = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-        )
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as task_root:
+        if on_lambda:
+            env.update(LAMBDA_TASK_ROOT=task_root, AWS_LAMBDA_FUNCTION_NAME="track-api")
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            )
+            samples.append(float(out.stdout.strip().splitlines()[-1]))
     return round(statistics.median(samples), 1)
 
 
@@ -208,7 +203,7 @@ def run() -> dict[str, float | int | str]:
         {"batch": items[i : i + BATCH], "sentAt": items[i]["timestamp"]} for i in range(0, len(items), BATCH)
     ]
     results: dict[str, float | int | str] = {"events": len(items)}
-    with mock_aws():
+    with mock_aws(), ExitStack() as stack:
         clients = AwsClients(Settings.from_env())
         for table in TABLES:
             clients.dynamodb.create_table(**table.create_table_kwargs())
@@ -217,10 +212,12 @@ def run() -> dict[str, float | int | str]:
         import evaluate_stream
         import track_api
 
-        track_api.clients = clients
-        evaluate_stream._clients = lambda: clients
-        counter = WriteCounter()
-        counter.attach(clients)
+        from bench._moto import RequestCounter, per_event
+
+        # The handlers' one seam (kaeri.wiring): they call exactly these clients, which the counter hooks.
+        stack.enter_context(track_api.wired.use(clients))
+        stack.enter_context(evaluate_stream.wired.use(clients))
+        counter = RequestCounter().attach(clients)
 
         # 1. The handler's own CPU: the same requests with the database call replaced by a no-op.
         from kaeri.tracking import store
@@ -233,20 +230,27 @@ def run() -> dict[str, float | int | str]:
         results["cpu_ms_per_event"] = round((time.process_time() - cpu) * 1000 / len(items), 3)
         store.EventStore.put_item = real_put  # type: ignore[method-assign]
 
-        # 2. The real thing against moto: write requests per event.
+        # 2. The real thing against moto: requests and write requests per event.
+        before, writes_before = counter.snapshot()
         started, cpu = time.perf_counter(), time.process_time()
         for body in batches:
             response = track_api.handler(_api_event(body), CONTEXT)
             assert response["statusCode"] == 200, response["body"]
         results["cpu_ms_per_event_with_moto"] = round((time.process_time() - cpu) * 1000 / len(items), 3)
         results["track_seconds"] = round(time.perf_counter() - started, 1)
-        track_writes = counter.count
+        track_requests = counter.requests - before
+        track_writes = counter.writes - writes_before
+        # Every accepted event is stored with its own request: fewer counted means the hooks missed some.
+        assert track_requests["PutItem"] >= len(items), f"counted {track_requests} for {len(items)} events"
         results["write_requests_per_event"] = round(track_writes / len(items), 3)
+        results["track_requests_per_event"] = round(sum(track_requests.values()) / len(items), 3)
+        results["track_requests_by_operation"] = per_event(track_requests, len(items))
 
         # 3. Retried requests store nothing twice.
+        writes_before = counter.writes
         track_api.handler(_api_event(batches[0]), CONTEXT)
         results["duplicate_batch_extra_writes_per_event"] = round(
-            (counter.count - track_writes - BATCH) / BATCH, 3
+            (counter.writes - writes_before - BATCH) / BATCH, 3
         )
 
         # 4. The stream consumer over the stored events, in stream order.
@@ -261,21 +265,27 @@ def run() -> dict[str, float | int | str]:
         stored.sort(key=lambda i: int(i["message_id"].split("-")[1]))
         records = _stream_records(stored[:STREAM_EVENTS])
         results["stream_events"] = len(records)
-        before = counter.count
-        started = time.perf_counter()
+        before, writes_before = counter.snapshot()
+        started, cpu = time.perf_counter(), time.process_time()
         failures = 0
         for i in range(0, len(records), BATCH):
             response = evaluate_stream.handler({"Records": records[i : i + BATCH]}, CONTEXT)
             failures += len(response["batchItemFailures"])
-        stream_writes = counter.count - before
-        results["stream_seconds"] = round(time.perf_counter() - started, 1)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        stream_requests = counter.requests - before
+        stream_writes = counter.writes - writes_before
+        results["stream_seconds"] = round(seconds, 1)
+        results["stream_cpu_ms_per_event"] = round(cpu * 1000 / len(records), 3)
         results["stream_failures"] = failures
         stream_per_event = stream_writes / len(records)
         results["stream_write_requests_per_event"] = round(stream_per_event, 3)
+        results["stream_requests_per_event"] = round(sum(stream_requests.values()) / len(records), 3)
+        results["stream_requests_by_operation"] = per_event(stream_requests, len(records))
         results["end_to_end_write_requests_per_event"] = round(
             track_writes / len(items) + stream_per_event, 3
         )
     results["cold_import_ms"] = cold_import_ms()
+    results["cold_import_ms_on_lambda"] = cold_import_ms(on_lambda=True)
     return results
 
 

@@ -8,6 +8,7 @@ EventsQuarantined metric, so it is neither retried for ever nor lost.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -26,8 +27,17 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def _wire(clients: AwsClients) -> AwsClients:
-    return clients
+@dataclass(frozen=True)
+class Services:
+    """What every record needs, built once per execution environment (not per record)."""
+
+    clients: AwsClients
+    projector: ProfileProjector
+    quarantine: Quarantine
+
+
+def _wire(clients: AwsClients) -> Services:
+    return Services(clients, ProfileProjector(clients, metrics=metrics), Quarantine(clients, metrics=metrics))
 
 
 wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while the environment is warm
@@ -36,12 +46,12 @@ wired = once(_wire)  # kaeri.wiring: built on the first invocation, reused while
 def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name is None or record.event_name.name != "INSERT":
         return  # events are written once and never updated; TTL deletions need no projection
-    clients = wired()
+    services = wired()
     project_and_trigger(
-        clients,
+        services.clients,
         record.dynamodb.new_image,
-        projector=ProfileProjector(clients, metrics=metrics),
-        quarantine=Quarantine(clients, metrics=metrics),
+        projector=services.projector,
+        quarantine=services.quarantine,
     )
 
 

@@ -173,11 +173,14 @@ class JourneyStore:
             & Key("entered_at").between(iso(since), iso(until)),
         )
 
-    def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
+    def of_customer(
+        self, shop_id: str, customer_id: str, scenario_id: str | None = None, *, consistent: bool = False
+    ) -> list[Journey]:
         condition = Key("pk").eq(f"{shop_id}#{customer_id}")
         if scenario_id:
             condition = condition & Key("sk").begins_with(f"{scenario_id}#")
-        return [Journey.from_item(i) for i in all_items(self._table.query, KeyConditionExpression=condition)]
+        items = all_items(self._table.query, KeyConditionExpression=condition, ConsistentRead=consistent)
+        return [Journey.from_item(i) for i in items]
 
     def last_entry(self, shop_id: str, customer_id: str, scenario_id: str) -> datetime | None:
         entries = [j.entered_at for j in self.of_customer(shop_id, customer_id, scenario_id)]
@@ -216,34 +219,56 @@ class EventJourneyStore(JourneyStore):
     """A JourneyStore for handling one event: a customer's journeys are queried at most once.
 
     When the exits check has read all of a customer's journeys, the re-entry checks that follow
-    answer from that list instead of querying again; writes made through this store keep it current.
-    Use one per event (it is not a cache across events).
+    answer from that list instead of querying again. A re-entry check without it reads the one
+    scenario's journeys with a strongly consistent query, which also answers whether the journey of
+    this very trigger exists (get), as the consistent GetItem did, without a second request. Writes
+    made through this store keep both current. Use one per event (it is not a cache across events).
     """
 
     def __init__(self, clients: AwsClients) -> None:
         super().__init__(clients)
-        self._all: dict[tuple[str, str], list[Journey]] = {}
+        self._all: dict[tuple[str, str], list[Journey]] = {}  # eventually consistent, every scenario
+        self._scenario: dict[tuple[str, str, str], list[Journey]] = {}  # strongly consistent, one scenario
 
-    def of_customer(self, shop_id: str, customer_id: str, scenario_id: str | None = None) -> list[Journey]:
+    def of_customer(
+        self, shop_id: str, customer_id: str, scenario_id: str | None = None, *, consistent: bool = False
+    ) -> list[Journey]:
         known = self._all.get((shop_id, customer_id))
-        if known is None:
-            found = super().of_customer(shop_id, customer_id, scenario_id)
-            if scenario_id is None:
-                self._all[(shop_id, customer_id)] = found
+        if known is not None and not consistent:
+            return [j for j in known if scenario_id is None or j.scenario_id == scenario_id]
+        if scenario_id is None:
+            found = super().of_customer(shop_id, customer_id, consistent=consistent)
+            self._all[(shop_id, customer_id)] = found
             return list(found)
-        return [j for j in known if scenario_id is None or j.scenario_id == scenario_id]
+        key = (shop_id, customer_id, scenario_id)
+        if key not in self._scenario:
+            self._scenario[key] = super().of_customer(shop_id, customer_id, scenario_id, consistent=True)
+        return list(self._scenario[key])
+
+    def get(self, shop_id: str, customer_id: str, scenario_id: str, entry_key: str) -> Journey | None:
+        read = self._scenario.get((shop_id, customer_id, scenario_id))
+        if read is None:
+            return super().get(shop_id, customer_id, scenario_id, entry_key)
+        return next((j for j in read if j.entry_key == entry_key), None)
 
     def create(self, journey: Journey) -> bool:
         created = super().create(journey)
-        known = self._all.get((journey.shop_id, journey.customer_id))
-        if created and known is not None:
-            known.append(journey)
-        return created
+        scenario_key = (journey.shop_id, journey.customer_id, journey.scenario_id)
+        if not created:
+            # Written by someone else since it was read: the next get asks the table (consistent read).
+            self._scenario.pop(scenario_key, None)
+            return False
+        for known in (self._all.get(scenario_key[:2]), self._scenario.get(scenario_key)):
+            if known is not None:
+                known.append(journey)
+        return True
 
     def finish(self, journey: Journey, status: JourneyStatus, reason: str | None = None) -> bool:
         finished = super().finish(journey, status, reason)
         if finished:
-            for known in self._all.get((journey.shop_id, journey.customer_id), []):
-                if known.sk == journey.sk:
-                    known.status, known.exit_reason = status, reason or known.exit_reason
+            scenario_key = (journey.shop_id, journey.customer_id, journey.scenario_id)
+            for known in (self._all.get(scenario_key[:2], []), self._scenario.get(scenario_key, [])):
+                for j in known:
+                    if j.sk == journey.sk:
+                        j.status, j.exit_reason = status, reason or j.exit_reason
         return finished
