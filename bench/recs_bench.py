@@ -11,7 +11,8 @@ search are `kaeri eval recs` (minutes, not a bench): see docs/predictions.md. Wh
 output is saved as build/recs_eval.json (or the file named by KAERI_RECS_EVAL), its report-month
 figures are copied in: `recs.eval_{ours,als,bm25_knn,most_popular}_recall_at_10`,
 `recs.best_tuned_baseline` and `recs.lift_over_best_tuned_baseline_pct` (ours over the best tuned
-baseline on August–September, in percent; the goal is >= 10).
+baseline on August–September, in percent; the goal is >= 10), with `recs.lift_ci95_{low,high}_pct`,
+its 95% paired-bootstrap interval over the report customers.
 """
 
 from __future__ import annotations
@@ -131,4 +132,7 @@ def eval_figures(path: Path) -> dict[str, float | int | str]:
         out["lift_over_best_tuned_baseline_pct"] = round(
             100.0 * (result["ours_vs_best_baseline_recall"] - 1.0), 2
         )
+    if "lift_over_best_baseline_ci95_pct" in result:
+        low, high = result["lift_over_best_baseline_ci95_pct"]
+        out["lift_ci95_low_pct"], out["lift_ci95_high_pct"] = round(low, 2), round(high, 2)
     return out

@@ -166,3 +166,27 @@ def test_runs_of_single_models_merge_into_one_comparison(tmp_path, monkeypatch):
     other = json.loads(parts[1].read_text()) | {"splits": {"tune_train": "< 2011-06-01"}}
     with pytest.raises(ValueError, match="different data or splits"):
         evaluation.merge_recs_results([json.loads(parts[0].read_text()), other])
+
+
+def test_the_lift_comes_with_a_paired_bootstrap_interval_that_narrows_with_more_customers():
+    from kaeri_ops.evaluation import lift_interval, merge_recs_results
+
+    rng = np.random.default_rng(1)
+    for n, width_cap in ((200, 40.0), (20_000, 4.0)):
+        baseline = rng.integers(0, 11, n) / 10.0
+        ours = np.clip(baseline + rng.choice([0.0, 0.1], n, p=[0.6, 0.4]), 0.0, 1.0)
+        point = 100.0 * (ours.mean() / baseline.mean() - 1.0)
+        low, high = lift_interval(ours, baseline)
+        assert low < point < high and high - low < width_cap
+    # Paired: a model scored on the same customers as itself has a zero-width interval at 0%.
+    assert lift_interval(baseline, baseline) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same"):
+        lift_interval(ours[:10], baseline[:11])
+
+    def part(name: str, recalls: list[float]) -> dict:
+        report = {name: {"recall_at_10": float(np.mean(recalls)), "per_customer_recall_at_10": recalls}}
+        return {"splits": {}, "data": "d", "search": {}, "validation_recall_at_10": {}, "report": report}
+
+    merged = merge_recs_results([part("ours", [0.5, 0.6, 0.4, 0.7]), part("bm25_knn", [0.5, 0.5, 0.4, 0.6])])
+    low, high = merged["lift_over_best_baseline_ci95_pct"]
+    assert low <= 100.0 * (0.55 / 0.5 - 1.0) <= high

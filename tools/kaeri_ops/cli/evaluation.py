@@ -177,6 +177,12 @@ def recs(
             f"{result['ours_vs_best_baseline_recall']:.3f}x "
             f"({100.0 * (result['ours_vs_best_baseline_recall'] - 1.0):+.1f}%; goal +10%)"
         )
+        if "lift_over_best_baseline_ci95_pct" in result:
+            low, high = result["lift_over_best_baseline_ci95_pct"]
+            typer.echo(
+                f"  95% interval of that lift, paired bootstrap over the {result['report_customers']} "
+                f"report customers: {low:+.1f}% to {high:+.1f}%"
+            )
     if "full_file_customers" not in result:
         return
     typer.echo(
