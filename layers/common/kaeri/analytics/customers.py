@@ -54,7 +54,7 @@ def buyers(orders: list[Order]) -> list[Buyer]:
         by_customer[order.customer_id].append(order)
     result = []
     for customer_id, own in by_customer.items():
-        own.sort(key=lambda o: o.at)
+        own.sort(key=lambda o: (o.at, o.order_id))  # orders at the same moment: by id, as the SQL
         result.append(
             Buyer(
                 customer_id=customer_id,

@@ -225,6 +225,10 @@ def compute_recommendations(engine: Engine, shop_id: str, now: datetime, config:
         a, b = index.get(str(row["product_id"])), index.get(str(row["other_id"]))
         if a is not None and b is not None:
             together.setdefault(a, []).append((b, float(row["score"])))
+    # Best first, ties by product id, as the query orders them: Athena's UNLOAD writes several objects,
+    # so rows arrive in no particular order across them (tests/unit/test_archive_row_order.py).
+    for partners in together.values():
+        partners.sort(key=lambda pair: (-pair[1], model.items[pair[0]]))
     model.together = together
     return Computed(model, categories, rows)
 
