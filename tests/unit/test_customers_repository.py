@@ -12,7 +12,8 @@ import pytest
 from kaeri import clock
 from kaeri.delivery.compliance import Compliance
 from kaeri.predictions import nightly
-from kaeri.profiles.customers import PREDICTION_WRITERS, CustomersTable, PredictionWrite
+from kaeri.profiles import customers as customers_module
+from kaeri.profiles.customers import PREDICTION_WRITERS, RECS_WRITERS, CustomersTable, PredictionWrite
 from kaeri.profiles.model import Consent, Predictions, Profile
 from kaeri.profiles.repository import ProfileRepository
 
@@ -201,4 +202,56 @@ def test_recommendations_are_written_25_items_a_request(aws):
     assert requests.count["PutItem"] == 0
     assert requests.count["BatchWriteItem"] == math.ceil(n / 25)
     assert sum(requests.items_per_request) == n and max(requests.items_per_request) == 25
+    assert 1 <= requests.max_in_flight <= RECS_WRITERS
     assert CustomersTable.of(aws).recs(f"{SHOP}#c129") == entries
+    assert all(CustomersTable.of(aws).recs(f"{SHOP}#c{i:03d}") == entries for i in range(n))
+
+
+class _Throttled:
+    """The table with a client that leaves all but the first `accept` items of a request unprocessed
+    for the first `throttled` requests (what DynamoDB does under throttling)."""
+
+    def __init__(self, table, throttled: int, accept: int = 10) -> None:
+        self.name, self._client, self.calls = table.name, table.meta.client, []
+        self._throttled, self._accept = throttled, accept
+        self.meta = self
+
+    @property
+    def client(self):
+        return self
+
+    def batch_write_item(self, RequestItems):  # noqa: N803 (boto3's parameter name)
+        (puts,) = RequestItems.values()
+        self.calls.append(len(puts))
+        if len(self.calls) > self._throttled:
+            return self._client.batch_write_item(RequestItems=RequestItems)
+        if self._accept:
+            self._client.batch_write_item(RequestItems={self.name: puts[: self._accept]})
+        return {"UnprocessedItems": {self.name: puts[self._accept :]}}
+
+
+def test_unprocessed_recommendations_are_retried_until_written(aws, monkeypatch):
+    monkeypatch.setattr(customers_module, "BATCH_BACKOFF_SECONDS", 0.0)
+    entries = [{"product_id": "p1", "score": Decimal("0.5"), "reason": "similar"}]
+    throttled = _Throttled(aws.table("customers"), throttled=2)
+    with CustomersTable(throttled).recs_writer(AT.isoformat(), workers=1) as put:
+        for i in range(25):
+            put(f"{SHOP}#c{i:03d}", entries)
+        put(f"{SHOP}#c000", entries + entries)  # the same key again: the later item is kept
+    assert throttled.calls == [25, 15, 5, 1]  # 10 accepted per throttled request, then the rest
+    table = CustomersTable.of(aws)
+    assert all(table.recs(f"{SHOP}#c{i:03d}") == entries for i in range(1, 25))
+    assert table.recs(f"{SHOP}#c000") == entries + entries
+
+
+def test_recommendations_never_written_are_an_error_not_a_silent_loss(aws, monkeypatch):
+    monkeypatch.setattr(customers_module, "BATCH_BACKOFF_SECONDS", 0.0)
+    entries = [{"product_id": "p1", "score": Decimal("0.5"), "reason": "similar"}]
+    throttled = _Throttled(aws.table("customers"), throttled=10**6, accept=0)
+    with (
+        pytest.raises(RuntimeError, match="3 RECS items still unprocessed after 8 attempts"),
+        CustomersTable(throttled).recs_writer(AT.isoformat()) as put,
+    ):
+        for i in range(3):
+            put(f"{SHOP}#c{i:03d}", entries)
+    assert len(throttled.calls) == customers_module.BATCH_WRITE_ATTEMPTS

@@ -12,8 +12,9 @@ and batch reads spanning tables.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,11 @@ TOGETHER = "__together__"
 UNKNOWN = "unknown"
 # UpdateItems in flight at once when the nightly job writes predictions (see write_predictions).
 PREDICTION_WRITERS = 8
+RECS_WRITERS = 4  # BatchWriteItem requests of RECS items in flight at once
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
+BATCH_WRITE_ATTEMPTS = 8  # for items DynamoDB returns unprocessed (throttling)
+BATCH_BACKOFF_SECONDS = 0.05
+BATCH_BACKOFF_CAP_SECONDS = 2.0
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -312,14 +318,53 @@ class CustomersTable:
         return [e for e in entries or [] if isinstance(e, dict) and e.get("product_id")]
 
     @contextlib.contextmanager
-    def recs_writer(self, computed_at: str) -> Iterator[Any]:
-        """A writer of RECS items through BatchWriteItem (25 a request, unprocessed items retried)."""
-        with self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+    def recs_writer(self, computed_at: str, workers: int = RECS_WRITERS) -> Iterator[Any]:
+        """A writer of RECS items: BatchWriteItem, 25 a request, up to `workers` requests in flight.
+
+        boto3's `batch_writer` sends its batches one after another; the nightly of a large shop
+        writes hundreds of thousands of RECS items (8,000 requests at 200,000 customers), so the
+        batches go to a small pool on the table's client (boto3 clients are thread-safe; the
+        resource's client serialises the items). At most 2 × `workers` batches wait, so memory stays
+        a few batches. The same key twice in one batch keeps the later item (as `overwrite_by_pkeys`
+        does). Unprocessed items are retried with backoff; an error is raised when the block ends.
+        """
+        client = self.table.meta.client
+        pending: dict[str, dict[str, Any]] = {}
+        waiting: set[Future[None]] = set()
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="recs") as pool:
+
+            def flush() -> None:
+                if not pending:
+                    return
+                batch = list(pending.values())
+                pending.clear()
+                while len(waiting) >= 2 * max(1, workers):
+                    done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        waiting.discard(future)
+                        future.result()
+                waiting.add(pool.submit(self._put_batch, client, batch))
 
             def put(pk: str, entries: list[dict[str, Any]]) -> None:
-                batch.put_item(Item={"pk": pk, "sk": RECS, "items": entries, "computed_at": computed_at})
+                pending[pk] = {"pk": pk, "sk": RECS, "items": entries, "computed_at": computed_at}
+                if len(pending) == BATCH_WRITE_ITEMS:
+                    flush()
 
             yield put
+            flush()
+            for future in waiting:
+                future.result()
+
+    def _put_batch(self, client: Any, items: list[dict[str, Any]]) -> None:
+        request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": item}} for item in items]}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                return
+            if attempt + 1 < BATCH_WRITE_ATTEMPTS:
+                time.sleep(min(BATCH_BACKOFF_CAP_SECONDS, BATCH_BACKOFF_SECONDS * 2**attempt))
+        left = sum(len(puts) for puts in request.values())
+        raise RuntimeError(f"{left} RECS items still unprocessed after {BATCH_WRITE_ATTEMPTS} attempts")
 
     # --- quarantined events --------------------------------------------------------------------
     def put_quarantined(
