@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from kaeri.analytics.records import Order
 
@@ -54,7 +55,7 @@ def buyers(orders: list[Order]) -> list[Buyer]:
         by_customer[order.customer_id].append(order)
     result = []
     for customer_id, own in by_customer.items():
-        own.sort(key=lambda o: (o.at, o.order_id))  # orders at the same moment: by id, as the SQL
+        own.sort(key=attrgetter("at", "order_id"))  # orders at the same moment: by id, as the SQL
         result.append(
             Buyer(
                 customer_id=customer_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Literal
 
 from kaeri.scenarios.model import Goal
@@ -90,7 +91,7 @@ class Dataset:
         """Orders that stand: cancelled and refunded ones are left out; one per order id."""
         seen: set[str] = set()
         kept = []
-        for order in sorted(self.orders, key=lambda o: (o.at, o.order_id)):  # in any arrival order
+        for order in sorted(self.orders, key=attrgetter("at", "order_id")):  # in any arrival order
             if order.order_id in self.cancelled_order_ids or order.order_id in seen:
                 continue
             seen.add(order.order_id)
