@@ -107,7 +107,9 @@ def _project(events: list[StoredEvent]) -> tuple[Profile, set[str]]:
         for trigger_id, trigger in list(running.items()):
             after = event.timestamp > trigger.timestamp
             reason = (
-                exits_of(event, profile, CART_EXIT) if after else cart_emptied_exit(event, profile, CART_EXIT)
+                exits_of(event, profile, CART_EXIT, state.projection)
+                if after
+                else cart_emptied_exit(event, profile, CART_EXIT, state.projection)
             )
             if reason:
                 del running[trigger_id]
@@ -133,6 +135,23 @@ def test_any_arrival_order_gives_the_timestamp_order_profile_and_journeys(events
 
     assert _view(profile) == _view(expected_profile)
     assert journeys == expected_journeys
+
+
+def test_a_full_removal_of_another_product_ends_no_journey_while_a_partial_removal_can_be_outweighed():
+    # One millisecond: add p1, remove one p1, remove p2, add p1 again. By stamp the second add comes
+    # before the partial removal, so p1 stays in the cart and both adds' journeys run. Delivered in
+    # message order, the cart looks empty when p2's removal arrives; that must not end the first
+    # journey, since the second add is still to come (found by the property above).
+    events = [
+        _event(0, 0, "add", "p1", 0),
+        _event(1, 0, "remove", "p1", 1),
+        _event(2, 0, "remove", "p2", 0),
+        _event(3, 0, "add", "p1", 0),
+    ]
+    profile, journeys = _project(events)
+
+    assert list(profile.cart) == ["p1"]
+    assert journeys == {"m000", "m003"} == _project(_by_time(events))[1]
 
 
 def test_the_node_sdk_batch_in_one_millisecond_leaves_no_cart_and_no_journey():

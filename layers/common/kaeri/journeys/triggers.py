@@ -17,7 +17,7 @@ from kaeri.journeys.entry import Entry, enter
 from kaeri.journeys.interest import INTEREST_EVENTS, interested_customers, record_interest
 from kaeri.journeys.store import EventJourneyStore, JourneyStore
 from kaeri.profiles.model import Profile
-from kaeri.profiles.projection import reset_after, stamp
+from kaeri.profiles.projection import cart_cleared, reset_after, stamp
 from kaeri.profiles.repository import ProfileRepository
 from kaeri.scenarios.conditions import event_matches
 from kaeri.scenarios.model import Exit
@@ -60,7 +60,7 @@ def on_event(
         return []
     journeys = EventJourneyStore(clients)
     if customer_id:
-        mark_exits(event, profile, customer_id, scenarios, journeys, store)
+        mark_exits(event, profile, customer_id, scenarios, journeys, store, projection)
     now = clock.now()
     if now - event.timestamp > MAX_TRIGGER_AGE or superseded_add(event, profile, projection):
         return []
@@ -166,7 +166,9 @@ def _enter_interested(
 BUILT_IN_EXIT_EVENTS = frozenset({ORDER_COMPLETED, UNSUBSCRIBED, CONSENT_CHANGED, PRODUCT_REMOVED})
 
 
-def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+def exits_of(
+    event: StoredEvent, profile: Profile | None, exit: Exit, projection: dict[str, Any] | None = None
+) -> str | None:
     """The exit this event causes under these exit rules, if any."""
     if event.event == ORDER_COMPLETED and "order_completed" in exit.when:
         return "order_completed"
@@ -179,22 +181,28 @@ def exits_of(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | N
         )
         if revoked or (profile is None and event.event == UNSUBSCRIBED):
             return "unsubscribed"
-    if cart_emptied_exit(event, profile, exit):
+    if cart_emptied_exit(event, profile, exit, projection):
         return "cart_emptied"
     if event.event in exit.events:
         return f"event:{event.event}"
     return None
 
 
-def cart_emptied_exit(event: StoredEvent, profile: Profile | None, exit: Exit) -> str | None:
+def cart_emptied_exit(
+    event: StoredEvent, profile: Profile | None, exit: Exit, projection: dict[str, Any] | None = None
+) -> str | None:
     """cart_emptied is a fact of the profile as projected, whatever the time of the event that emptied it.
 
     Only an order or a full removal ends journeys here: they supersede every add of the product, in
     whatever order the events arrive. A partial removal (`quantity` units) can be outweighed by an add
     that arrives later with an earlier time, so it is left to the step check before each send, which
-    judges the cart on the profile as it is then (kaeri.journeys.decisions.exit_reason).
+    judges the cart on the profile as it is then (kaeri.journeys.decisions.exit_reason). The same holds
+    for the rest of the cart: with the projection state, a full removal of one product ends journeys
+    only if no other product left the cart by partial removals alone (cart_cleared).
     """
     emptied = event.event in (PRODUCT_REMOVED, ORDER_COMPLETED) and profile is not None and not profile.cart
+    if emptied and projection is not None:
+        emptied = cart_cleared(projection)
     final = event.event == ORDER_COMPLETED or not _partial_units(event.properties.get("quantity"))
     return "cart_emptied" if "cart_emptied" in exit.when and emptied and final else None
 
@@ -214,6 +222,7 @@ def mark_exits(
     scenarios: list[StoredScenario],
     journeys: JourneyStore,
     store: ScenarioStore,
+    projection: dict[str, Any] | None = None,
 ) -> int:
     """End the customer's running journeys this event exits (the step check re-verifies before sending).
 
@@ -239,9 +248,9 @@ def mark_exits(
         else:
             rules = store.version(event.shop_id, journey.scenario_id, journey.scenario_version).exit
         if event.timestamp > journey.trigger_at:
-            reason = exits_of(event, profile, rules)
+            reason = exits_of(event, profile, rules, projection)
         else:  # an event from before the trigger (or the same millisecond) ends it only by the state
-            reason = cart_emptied_exit(event, profile, rules)
+            reason = cart_emptied_exit(event, profile, rules, projection)
         if reason and journeys.finish(journey, "exited", reason):
             ended += 1
     return ended

@@ -153,6 +153,18 @@ def reset_after(state: dict[str, Any], product_id: str, at: str) -> bool:
     return latest > at
 
 
+def cart_cleared(state: dict[str, Any]) -> bool:
+    """Whether every add is stamped before an order or a full removal of its product: the cart is
+    empty for good, since resets only accumulate. A cart emptied by partial removals is not cleared
+    (an add arriving later with an earlier stamp can outweigh them)."""
+    floor = state["cart_reset"]
+    return not any(
+        kind == "add" and at > max(entry["reset"], floor)
+        for entry in state["cart"].values()
+        for at, kind, *_ in entry["events"]
+    )
+
+
 def _compact(state: dict[str, Any]) -> None:
     floor = state["cart_reset"]
     for entry in state["cart"].values():
