@@ -83,8 +83,14 @@ class Http:
         self.requests = 0  # POST /v1/batch requests
 
     def batch(self, calls: list[dict[str, Any]]) -> None:
+        """Send the calls, each with a messageId as Segment's SDKs give every call: numbered in sending
+        order, so a seeded run sends the same events and messages every time (ids the API
+        would draw at random change the order of same-moment items, and the simulated answers with it)."""
         for i in range(0, len(calls), BATCH):
-            chunk = calls[i : i + BATCH]
+            chunk = [
+                {"messageId": f"demo-{self.calls + j:08d}", **call}
+                for j, call in enumerate(calls[i : i + BATCH])
+            ]
             response = self.session.post(f"{self.api_url}/v1/batch", json={"batch": chunk}, timeout=60)
             if response.status_code != 200:
                 raise DemoError(f"POST /v1/batch answered {response.status_code}: {response.text[:300]}")
@@ -136,6 +142,11 @@ def enable(stack: Any, scenario_ids: list[str]) -> list[str]:
     return enabled
 
 
+def _answer_order(item: dict[str, Any]) -> tuple[str, ...]:
+    step = str(item["message_id"]).rpartition(":")[2]
+    return (str(item["created_at"]), str(item["customer_id"]), str(item.get("scenario_id")), step)
+
+
 class Responder:
     """Simulated customers reacting to the messages Kaeri sent them."""
 
@@ -166,7 +177,10 @@ class Responder:
             KeyConditionExpression=Key("shop_id").eq(self.stack.shop_id)
             & Key("created_at").between(iso(since), iso(until)),
         )
-        return [i for i in items if i.get("status") == "sent" and i["message_id"] not in self.seen]
+        sent = [i for i in items if i.get("status") == "sent" and i["message_id"] not in self.seen]
+        # Answered in an order the run's randomness cannot change: the index keeps same-second items in
+        # key order, and a journey's id depends on which of a customer's events arrived first.
+        return sorted(sent, key=_answer_order)
 
     def _ses_event(self, kind: str, item: dict[str, Any], at: datetime) -> dict[str, Any]:
         from kaeri.clock import iso

@@ -73,8 +73,10 @@ def on_event(
             continue
         if trigger.audience_from == "product_interest":
             entries.extend(_enter_interested(clients, stored, event, journeys, now, trigger.interest_days))
-        elif customer_id and profile is not None and not customer_id.startswith("anon:"):
-            entries.append(_enter(clients, stored, event, customer_id, profile, journeys, now))
+        elif event.user_id and profile is not None:
+            # Only an event that names its customer starts their journeys: an anonymous visitor's event
+            # reaches the customer's profile only once a sign-up is merged, which may arrive first or last.
+            entries.append(_enter(clients, stored, event, event.user_id, profile, journeys, now))
     return entries
 
 
